@@ -1,0 +1,376 @@
+import * as pulumi from "@pulumi/pulumi";
+import Ajv, { ErrorObject } from "ajv";
+import { Netmask } from "netmask";
+import { supportedReleases } from "./versions";
+import { instanceArchitecture } from "./instanceTypes";
+
+export type Environment = "dev" | "staging" | "prod";
+export type NatStrategy = "perAz" | "single" | "none";
+export type ApiAccess = "internal" | "internet-facing";
+export type KeyAlgorithm = "ECDSA-P256" | "ECDSA-P384" | "RSA-2048" | "RSA-4096";
+export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+
+export interface Taint {
+    readonly key: string;
+    readonly value?: string;
+    readonly effect: TaintEffect;
+}
+
+export interface WorkerPoolConfig {
+    readonly name: string;
+    readonly instanceTypes: readonly string[];
+    readonly minSize: number;
+    readonly desiredSize: number;
+    readonly maxSize: number;
+    /** On-demand instances kept before any spot capacity is used. */
+    readonly onDemandBaseCapacity: number;
+    /** Share of capacity above the base that is on-demand (100 = no spot). */
+    readonly onDemandPercentageAboveBase: number;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly taints: readonly Taint[];
+    readonly rootVolumeSizeGiB: number;
+    /** Raise the IMDS hop limit to 2 so pods (not only host-network ones) can reach instance metadata. */
+    readonly podsNeedImds: boolean;
+}
+
+/** The validated, typed configuration of one cluster (one stack). */
+export interface ClusterConfig {
+    readonly clusterName: string;
+    readonly environment: Environment;
+    readonly region: string;
+    readonly network: {
+        readonly azCount: number;
+        readonly vpcCidr: string;
+        readonly natGateways: NatStrategy;
+        readonly flowLogs: boolean;
+        readonly flowLogRetentionDays: number;
+    };
+    readonly kubernetes: {
+        readonly version: string;
+        readonly podCidr: string;
+        readonly serviceCidr: string;
+        readonly clusterDomain: string;
+    };
+    readonly etcd: {
+        readonly members: number;
+        readonly instanceType: string;
+        readonly volumeSizeGiB: number;
+        readonly snapshotIntervalMinutes: number;
+        readonly snapshotRetentionDays: number;
+    };
+    readonly controlPlane: {
+        readonly count: number;
+        readonly instanceType: string;
+        readonly apiAccess: ApiAccess;
+        readonly allowedCidrs: readonly string[];
+    };
+    readonly workerPools: readonly WorkerPoolConfig[];
+    readonly pki: {
+        readonly keyAlgorithm: KeyAlgorithm;
+        readonly caValidityHours: number;
+        readonly leafValidityHours: number;
+        readonly earlyRenewalHours: number;
+        readonly leafGeneration: number;
+        readonly caGeneration: number;
+    };
+    /** AMI id for pre-baked images; Amazon Linux 2023 from the public SSM parameter when unset. */
+    readonly imageId?: string;
+    readonly addons: {
+        readonly clusterAutoscaler: boolean;
+    };
+}
+
+/** Every problem found in a stack's configuration, one line each. */
+export class ConfigError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`invalid kaws configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Longest cluster name whose derived AWS names (NLB and target group "<name>-api-tg", 32 chars max) fit. */
+export const maxClusterNameLength = 24;
+const dnsLabel = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
+const cloudWatchRetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => new Netmask(c));
+
+const workerPoolSchema = {
+    type: "object",
+    additionalProperties: false,
+    required: ["name", "instanceTypes", "minSize", "desiredSize", "maxSize"],
+    properties: {
+        name: { type: "string", pattern: dnsLabel, maxLength: 20 },
+        instanceTypes: { type: "array", minItems: 1, uniqueItems: true, items: { type: "string", pattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" } },
+        minSize: { type: "integer", minimum: 0 },
+        desiredSize: { type: "integer", minimum: 0 },
+        maxSize: { type: "integer", minimum: 1, maximum: 1000 },
+        onDemandBaseCapacity: { type: "integer", minimum: 0, default: 0 },
+        onDemandPercentageAboveBase: { type: "integer", minimum: 0, maximum: 100, default: 100 },
+        labels: { type: "object", additionalProperties: { type: "string" }, default: {} },
+        taints: {
+            type: "array",
+            default: [],
+            items: {
+                type: "object",
+                additionalProperties: false,
+                required: ["key", "effect"],
+                properties: {
+                    key: { type: "string", minLength: 1 },
+                    value: { type: "string" },
+                    effect: { enum: ["NoSchedule", "PreferNoSchedule", "NoExecute"] },
+                },
+            },
+        },
+        rootVolumeSizeGiB: { type: "integer", minimum: 20, maximum: 16384, default: 50 },
+        podsNeedImds: { type: "boolean", default: false },
+    },
+};
+
+/** Shape and type rules for every `kaws:` key; defaults live in Pulumi.yaml, not here. */
+const configSchema = {
+    type: "object",
+    additionalProperties: false,
+    required: [
+        "clusterName", "environment", "azCount", "vpcCidr", "natGateways", "flowLogs", "flowLogRetentionDays",
+        "kubernetesVersion", "podCidr", "serviceCidr", "clusterDomain",
+        "etcdMembers", "etcdInstanceType", "etcdVolumeSizeGiB", "etcdSnapshotIntervalMinutes", "etcdSnapshotRetentionDays",
+        "controlPlaneCount", "controlPlaneInstanceType", "apiAccess", "apiAllowedCidrs", "workerPools",
+        "pkiKeyAlgorithm", "caValidityHours", "leafValidityHours", "certEarlyRenewalHours", "leafCertGeneration", "caGeneration",
+        "clusterAutoscaler",
+    ],
+    properties: {
+        clusterName: { type: "string" },
+        environment: { enum: ["dev", "staging", "prod"] },
+        azCount: { type: "integer", minimum: 1, maximum: 6 },
+        vpcCidr: { type: "string" },
+        natGateways: { enum: ["perAz", "single", "none"] },
+        flowLogs: { type: "boolean" },
+        flowLogRetentionDays: { enum: cloudWatchRetentionDays },
+        kubernetesVersion: { enum: Object.keys(supportedReleases) },
+        podCidr: { type: "string" },
+        serviceCidr: { type: "string" },
+        clusterDomain: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" },
+        etcdMembers: { enum: [1, 3, 5, 7] },
+        etcdInstanceType: { type: "string", pattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
+        etcdVolumeSizeGiB: { type: "integer", minimum: 10, maximum: 1024 },
+        etcdSnapshotIntervalMinutes: { type: "integer", minimum: 5, maximum: 1440 },
+        etcdSnapshotRetentionDays: { type: "integer", minimum: 1, maximum: 365 },
+        controlPlaneCount: { type: "integer", minimum: 1, maximum: 9 },
+        controlPlaneInstanceType: { type: "string", pattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
+        apiAccess: { enum: ["internal", "internet-facing"] },
+        apiAllowedCidrs: { type: "array", items: { type: "string" } },
+        workerPools: { type: "array", minItems: 1, items: workerPoolSchema },
+        pkiKeyAlgorithm: { enum: ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-4096"] },
+        caValidityHours: { type: "integer", minimum: 24 },
+        leafValidityHours: { type: "integer", minimum: 24 },
+        certEarlyRenewalHours: { type: "integer", minimum: 0 },
+        leafCertGeneration: { type: "integer", minimum: 1 },
+        caGeneration: { type: "integer", minimum: 1 },
+        imageId: { type: "string", pattern: "^ami-[0-9a-f]{8}([0-9a-f]{9})?$" },
+        clusterAutoscaler: { type: "boolean" },
+    },
+};
+
+/** Keys kept as written, so that a cluster named "123" is not read as a number. */
+const stringKeys = new Set(Object.entries(configSchema.properties).filter(([, rule]) => (rule as { type?: string }).type === "string").map(([key]) => key));
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+const validateShape = ajv.compile(configSchema);
+
+function show(value: unknown): string {
+    return typeof value === "string" ? `"${value}"` : JSON.stringify(value);
+}
+
+/** `/workerPools/0/minSize` -> `kaws:workerPools[0].minSize` */
+function keyName(instancePath: string, missing?: string): string {
+    const parts = instancePath.split("/").filter(Boolean);
+    if (missing) parts.push(missing);
+    return "kaws:" + parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+}
+
+function describeShapeError(e: ErrorObject): string {
+    switch (e.keyword) {
+        case "required":
+            return `${keyName(e.instancePath, e.params.missingProperty)}: is required`;
+        case "additionalProperties":
+            return `${keyName(e.instancePath, e.params.additionalProperty)}: is not a known key; see the configuration table in README.md`;
+        case "enum":
+            return `${keyName(e.instancePath)}: ${show(e.data)} is not allowed; accepted: ${e.params.allowedValues.join(" | ")}`;
+        case "type":
+            return `${keyName(e.instancePath)}: ${show(e.data)} is not ${e.params.type === "integer" ? "an integer" : `a${/^[aeiou]/.test(e.params.type) ? "n" : ""} ${e.params.type}`}`;
+        case "minimum":
+        case "maximum":
+            return `${keyName(e.instancePath)}: ${show(e.data)} is out of range; accepted: ${e.keyword === "minimum" ? ">=" : "<="} ${e.params.limit}`;
+        case "pattern":
+            return `${keyName(e.instancePath)}: ${show(e.data)} is malformed; accepted: values matching ${e.params.pattern}`;
+        case "minItems":
+            return `${keyName(e.instancePath)}: needs at least ${e.params.limit} item${e.params.limit === 1 ? "" : "s"}`;
+        default:
+            return `${keyName(e.instancePath)}: ${show(e.data)} ${e.message}`;
+    }
+}
+
+/** Parses "a.b.c.d/n" strictly: it must be a network address written in canonical form. */
+export function parseCidr(cidr: string): Netmask | undefined {
+    try {
+        const net = new Netmask(cidr);
+        return `${net.base}/${net.bitmask}` === cidr ? net : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+export function cidrsOverlap(a: Netmask, b: Netmask): boolean {
+    return a.contains(b.base) || b.contains(a.base);
+}
+
+function isPrivate(net: Netmask): boolean {
+    return privateRanges.some((range) => range.contains(net.base) && net.bitmask >= range.bitmask);
+}
+
+/** Structured keys arrive from the engine as JSON text; everything else stays as written. */
+function decode(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+function checkCidr(problems: string[], key: string, value: string, minPrefix: number, maxPrefix: number): Netmask | undefined {
+    const net = parseCidr(value);
+    if (!net) {
+        problems.push(`kaws:${key}: ${show(value)} is not a CIDR network address; accepted: a.b.c.d/n with no host bits set`);
+        return undefined;
+    }
+    if (!isPrivate(net)) {
+        problems.push(`kaws:${key}: ${show(value)} is not private; accepted: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
+    }
+    if (net.bitmask < minPrefix || net.bitmask > maxPrefix) {
+        problems.push(`kaws:${key}: ${show(value)} has prefix /${net.bitmask}; accepted: /${minPrefix} to /${maxPrefix}`);
+    }
+    return net;
+}
+
+/**
+ * Validates raw stack configuration (`kaws:*` keys as the engine hands them over, plus the AWS region)
+ * and returns the typed ClusterConfig, or throws one ConfigError listing every problem.
+ */
+export function parseClusterConfig(raw: Readonly<Record<string, string>>, region: string | undefined): ClusterConfig {
+    const doc: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw)) {
+        const name = key.replace(/^kaws:/, "");
+        doc[name] = stringKeys.has(name) ? value : decode(value);
+    }
+    const problems: string[] = [];
+    if (!region) problems.push("aws:region: is required; set it in Pulumi.<stack>.yaml, e.g. aws:region: eu-west-1");
+    if (!validateShape(doc)) {
+        problems.push(...(validateShape.errors ?? []).map(describeShapeError));
+        throw new ConfigError(problems);
+    }
+    const c = doc as Record<string, any>;
+    const prod = c.environment === "prod";
+
+    if (!new RegExp(dnsLabel).test(c.clusterName) || c.clusterName.length > maxClusterNameLength) {
+        problems.push(`kaws:clusterName: ${show(c.clusterName)} is not allowed; accepted: a DNS label (a-z, 0-9, "-", starting with a letter) of at most ${maxClusterNameLength} characters`);
+    }
+    if (prod && c.azCount < 3) problems.push(`kaws:azCount: ${c.azCount} is too few for environment "prod"; accepted: 3 to 6`);
+    if (prod && c.etcdMembers < 3) problems.push(`kaws:etcdMembers: ${c.etcdMembers} is too few for environment "prod"; accepted: 3 | 5 | 7`);
+    if (prod && c.controlPlaneCount < 2) problems.push(`kaws:controlPlaneCount: ${c.controlPlaneCount} is too few for environment "prod"; accepted: 2 to 9`);
+
+    const vpc = checkCidr(problems, "vpcCidr", c.vpcCidr, 16, 20);
+    const pods = checkCidr(problems, "podCidr", c.podCidr, 8, 16);
+    const services = checkCidr(problems, "serviceCidr", c.serviceCidr, 12, 24);
+    const ranges: [string, Netmask | undefined][] = [["vpcCidr", vpc], ["podCidr", pods], ["serviceCidr", services]];
+    for (let i = 0; i < ranges.length; i++) {
+        for (let j = i + 1; j < ranges.length; j++) {
+            const [ka, a] = ranges[i];
+            const [kb, b] = ranges[j];
+            if (a && b && cidrsOverlap(a, b)) {
+                problems.push(`kaws:${kb}: ${show(c[kb])} overlaps kaws:${ka} ${show(c[ka])}; accepted: a range disjoint from it`);
+            }
+        }
+    }
+
+    c.apiAllowedCidrs.forEach((cidr: string, i: number) => {
+        if (!parseCidr(cidr)) {
+            problems.push(`kaws:apiAllowedCidrs[${i}]: ${show(cidr)} is not a CIDR network address; accepted: a.b.c.d/n with no host bits set`);
+        } else if (prod && c.apiAccess === "internet-facing" && cidr === "0.0.0.0/0") {
+            problems.push(`kaws:apiAllowedCidrs[${i}]: "0.0.0.0/0" opens the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"`);
+        }
+    });
+    if (c.apiAccess === "internet-facing" && c.apiAllowedCidrs.length === 0) {
+        problems.push(`kaws:apiAllowedCidrs: is empty but kaws:apiAccess is "internet-facing"; accepted: at least one CIDR allowed to reach the API`);
+    }
+
+    const poolNames = new Set<string>();
+    c.workerPools.forEach((pool: WorkerPoolConfig, i: number) => {
+        const key = `kaws:workerPools[${i}]`;
+        if (poolNames.has(pool.name)) problems.push(`${key}.name: ${show(pool.name)} is used by another pool; accepted: unique names`);
+        poolNames.add(pool.name);
+        if (!(pool.minSize <= pool.desiredSize && pool.desiredSize <= pool.maxSize)) {
+            problems.push(`${key}: minSize ${pool.minSize}, desiredSize ${pool.desiredSize}, maxSize ${pool.maxSize} are out of order; accepted: minSize <= desiredSize <= maxSize`);
+        }
+        const arches = new Set(pool.instanceTypes.map(instanceArchitecture));
+        if (arches.size > 1) {
+            problems.push(`${key}.instanceTypes: ${show(pool.instanceTypes)} mixes arm64 and x86_64; accepted: instance types of one architecture per pool`);
+        }
+        if (pool.onDemandBaseCapacity > pool.maxSize) {
+            problems.push(`${key}.onDemandBaseCapacity: ${pool.onDemandBaseCapacity} exceeds maxSize ${pool.maxSize}; accepted: 0 to maxSize`);
+        }
+    });
+
+    if (c.leafValidityHours >= c.caValidityHours) {
+        problems.push(`kaws:leafValidityHours: ${c.leafValidityHours} is not shorter than kaws:caValidityHours ${c.caValidityHours}; accepted: less than the CA lifetime`);
+    }
+    if (c.certEarlyRenewalHours >= c.leafValidityHours) {
+        problems.push(`kaws:certEarlyRenewalHours: ${c.certEarlyRenewalHours} is not shorter than kaws:leafValidityHours ${c.leafValidityHours}; accepted: less than the leaf lifetime`);
+    }
+
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    return {
+        clusterName: c.clusterName,
+        environment: c.environment,
+        region: region!,
+        network: {
+            azCount: c.azCount,
+            vpcCidr: c.vpcCidr,
+            natGateways: c.natGateways,
+            flowLogs: c.flowLogs,
+            flowLogRetentionDays: c.flowLogRetentionDays,
+        },
+        kubernetes: { version: c.kubernetesVersion, podCidr: c.podCidr, serviceCidr: c.serviceCidr, clusterDomain: c.clusterDomain },
+        etcd: {
+            members: c.etcdMembers,
+            instanceType: c.etcdInstanceType,
+            volumeSizeGiB: c.etcdVolumeSizeGiB,
+            snapshotIntervalMinutes: c.etcdSnapshotIntervalMinutes,
+            snapshotRetentionDays: c.etcdSnapshotRetentionDays,
+        },
+        controlPlane: {
+            count: c.controlPlaneCount,
+            instanceType: c.controlPlaneInstanceType,
+            apiAccess: c.apiAccess,
+            allowedCidrs: c.apiAllowedCidrs,
+        },
+        workerPools: c.workerPools,
+        pki: {
+            keyAlgorithm: c.pkiKeyAlgorithm,
+            caValidityHours: c.caValidityHours,
+            leafValidityHours: c.leafValidityHours,
+            earlyRenewalHours: c.certEarlyRenewalHours,
+            leafGeneration: c.leafCertGeneration,
+            caGeneration: c.caGeneration,
+        },
+        imageId: c.imageId,
+        addons: { clusterAutoscaler: c.clusterAutoscaler },
+    };
+}
+
+/** The one reader of stack configuration: every `kaws:` key plus `aws:region`, validated. */
+export function readClusterConfig(): ClusterConfig {
+    const all = pulumi.runtime.allConfig();
+    const own = Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith("kaws:")));
+    return parseClusterConfig(own, new pulumi.Config("aws").get("region"));
+}

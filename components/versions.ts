@@ -1,0 +1,45 @@
+/**
+ * Every version kaws deploys, per supported Kubernetes release. Nothing here is ever "latest".
+ * Sources are listed in README.md ("Pinned versions").
+ */
+export interface ReleasePins {
+    /** Kubernetes patch release: kubelet package and control-plane images. */
+    readonly kubernetes: string;
+    /** etcd release for the separate etcd cluster (the line this Kubernetes minor is validated with). */
+    readonly etcd: string;
+    /** Sandbox (pause) image tag kubeadm uses for this minor. */
+    readonly pause: string;
+    /** CoreDNS image tag kubeadm uses for this minor. */
+    readonly coredns: string;
+    /** aws-cloud-controller-manager image tag of the matching minor. */
+    readonly cloudControllerManager: string;
+    /** cluster-autoscaler image tag of the matching minor. */
+    readonly clusterAutoscaler: string;
+}
+
+export const supportedReleases: Readonly<Record<string, ReleasePins>> = {
+    "1.36.4": {
+        kubernetes: "1.36.4",
+        etcd: "3.6.14",
+        pause: "3.10.2",
+        coredns: "v1.14.2",
+        cloudControllerManager: "v1.36.1",
+        clusterAutoscaler: "v1.36.1",
+    },
+    "1.35.9": {
+        kubernetes: "1.35.9",
+        etcd: "3.6.14",
+        pause: "3.10.1",
+        coredns: "v1.13.1",
+        cloudControllerManager: "v1.35.2",
+        clusterAutoscaler: "v1.35.2",
+    },
+};
+
+export function pinsFor(kubernetesVersion: string): ReleasePins {
+    const pins = supportedReleases[kubernetesVersion];
+    if (!pins) {
+        throw new Error(`kubernetes version ${kubernetesVersion} is not supported; accepted: ${Object.keys(supportedReleases).join(" | ")}`);
+    }
+    return pins;
+}

@@ -1,0 +1,29 @@
+import * as aws from "@pulumi/aws";
+import { readClusterConfig } from "./components/config";
+import { clusterTags } from "./components/tags";
+import { Network } from "./components/network";
+
+const cfg = readClusterConfig();
+
+// Every AWS resource goes through this provider, so every one carries the cluster tags.
+const awsProvider = new aws.Provider("aws", {
+    region: cfg.region as aws.Region,
+    defaultTags: { tags: clusterTags(cfg.clusterName, cfg.environment) },
+});
+
+const network = new Network(cfg.clusterName, {
+    clusterName: cfg.clusterName,
+    region: cfg.region,
+    vpcCidr: cfg.network.vpcCidr,
+    azCount: cfg.network.azCount,
+    natGateways: cfg.network.natGateways,
+    flowLogs: cfg.network.flowLogs,
+    flowLogRetentionDays: cfg.network.flowLogRetentionDays,
+}, { providers: [awsProvider] });
+
+export const clusterName = cfg.clusterName;
+export const environment = cfg.environment;
+export const vpcId = network.vpcId;
+export const azNames = network.azNames;
+export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
+export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
