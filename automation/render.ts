@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { evaluateStack, Evaluation } from "./offline";
 import { loadStackConfig } from "./stackConfig";
+import { manifestName } from "../components/render/nodeFiles";
 
 export const redacted = "[secret]";
 
@@ -24,6 +25,46 @@ export function planOf(stack: string, evaluation: Evaluation): Plan {
     };
 }
 
+export interface RenderedFile {
+    /** Path relative to the render folder: "<role>/<absolute node path>" or "<role>/user-data". */
+    readonly path: string;
+    readonly content: string;
+    readonly mode: number;
+}
+
+/**
+ * What each node role receives, read from the resources the program registered: the objects under
+ * nodes/<role>/ in the assets bucket (installed with the modes of their manifest) and the user data of
+ * the launch templates tagged with kaws:role.
+ */
+export function nodeFilesOf(evaluation: Evaluation): RenderedFile[] {
+    const objects = evaluation.resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && /^nodes\/[^/]+\//.test(r.inputs.key));
+    const modes = new Map<string, number>();
+    for (const manifest of objects.filter((o) => o.inputs.key.endsWith(`/${manifestName}`))) {
+        const role = manifest.inputs.key.split("/")[1];
+        for (const line of String(manifest.inputs.content).split("\n").filter(Boolean)) {
+            const [mode, , nodePath] = line.split(" ");
+            modes.set(`${role}${nodePath}`, parseInt(mode, 8));
+        }
+    }
+    const files: RenderedFile[] = objects
+        .filter((o) => !o.inputs.key.endsWith(`/${manifestName}`))
+        .map((o) => {
+            const relative = o.inputs.key.slice("nodes/".length);
+            const mode = modes.get(relative);
+            if (mode === undefined) throw new Error(`${o.inputs.key} is missing from its role's ${manifestName}`);
+            return { path: relative, content: String(o.inputs.content), mode };
+        });
+    for (const template of evaluation.resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.inputs.tags?.["kaws:role"])) {
+        files.push({
+            path: `${template.inputs.tags["kaws:role"]}/user-data`,
+            content: Buffer.from(template.inputs.userData ?? "", "base64").toString("utf8"),
+            mode: 0o644,
+        });
+    }
+    return files;
+}
+
 export interface RenderResult {
     readonly outDir: string;
     readonly resourceCount: number;
@@ -43,6 +84,7 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
         fs.chmodSync(target, mode);
         files.push(relative);
     };
+    for (const file of nodeFilesOf(evaluation)) write(file.path, file.content, file.mode);
     const plan = planOf(env, evaluation);
     write("plan.json", JSON.stringify(plan, null, 2) + "\n");
     return { outDir, resourceCount: plan.resources.length, files };
