@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import { readClusterConfig } from "./components/config";
 import { clusterTags } from "./components/tags";
 import { Network } from "./components/network";
+import { ApiLoadBalancer } from "./components/apiLoadBalancer";
+import { planEtcdMembers } from "./components/etcdPlan";
 
 const cfg = readClusterConfig();
 
@@ -21,9 +23,22 @@ const network = new Network(cfg.clusterName, {
     flowLogRetentionDays: cfg.network.flowLogRetentionDays,
 }, { providers: [awsProvider] });
 
+const etcdMembers = planEtcdMembers(cfg.clusterName, network.privateSubnetCidrs, cfg.etcd.members);
+
+const api = new ApiLoadBalancer(cfg.clusterName, {
+    clusterName: cfg.clusterName,
+    vpcId: network.vpcId,
+    vpcCidr: cfg.network.vpcCidr,
+    subnetIds: (cfg.controlPlane.apiAccess === "internal" ? network.privateSubnets : network.publicSubnets).map((s) => s.id),
+    scheme: cfg.controlPlane.apiAccess,
+    allowedCidrs: cfg.controlPlane.allowedCidrs,
+}, { providers: [awsProvider] });
+
 export const clusterName = cfg.clusterName;
 export const environment = cfg.environment;
 export const vpcId = network.vpcId;
 export const azNames = network.azNames;
 export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
 export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
+export const apiEndpoint = api.endpoint;
+export const etcdMemberIps = etcdMembers.map((member) => member.ip);

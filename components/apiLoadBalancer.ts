@@ -1,0 +1,82 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+export const apiPort = 6443;
+
+export interface ApiLoadBalancerArgs {
+    /** Cluster name; the NLB is "<name>-api" and its target group "<name>-api-tg" (32 chars max each). */
+    readonly clusterName: string;
+    readonly vpcId: pulumi.Input<string>;
+    /** VPC range: nodes inside it may always reach the API. */
+    readonly vpcCidr: string;
+    /** Subnets the NLB lives in: public ones for internet-facing, private ones for internal. */
+    readonly subnetIds: pulumi.Input<string>[];
+    /** internal, or internet-facing (plain: it decides the scheme). */
+    readonly scheme: "internal" | "internet-facing";
+    /** CIDRs allowed to reach the API besides the VPC. */
+    readonly allowedCidrs: readonly string[];
+}
+
+/**
+ * The API endpoint: a cross-zone Network Load Balancer on TCP 6443 whose security group admits only the
+ * VPC and the allowed CIDRs, forwarding to the control-plane instances registered by their ASG.
+ */
+export class ApiLoadBalancer extends pulumi.ComponentResource {
+    readonly loadBalancer: aws.lb.LoadBalancer;
+    readonly targetGroup: aws.lb.TargetGroup;
+    readonly securityGroup: aws.ec2.SecurityGroup;
+    /** DNS name of the NLB; a SAN of the apiserver certificate. */
+    readonly dnsName: pulumi.Output<string>;
+    /** https://<dns name>:6443 */
+    readonly endpoint: pulumi.Output<string>;
+
+    constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kaws:controlplane:ApiLoadBalancer", name, {}, opts);
+        const sources = [args.vpcCidr, ...args.allowedCidrs.filter((cidr) => cidr !== args.vpcCidr)];
+        this.securityGroup = new aws.ec2.SecurityGroup(`${name}-api-lb`, {
+            vpcId: args.vpcId,
+            description: `Kubernetes API load balancer of ${args.clusterName}`,
+            ingress: [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: sources, description: "Kubernetes API" }],
+            egress: [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: [args.vpcCidr], description: "to control-plane nodes" }],
+            tags: { Name: `${args.clusterName}-api-lb` },
+        }, { parent: this });
+
+        this.loadBalancer = new aws.lb.LoadBalancer(`${name}-api`, {
+            name: `${args.clusterName}-api`,
+            loadBalancerType: "network",
+            internal: args.scheme === "internal",
+            subnets: args.subnetIds,
+            securityGroups: [this.securityGroup.id],
+            enableCrossZoneLoadBalancing: true,
+        }, { parent: this });
+
+        this.targetGroup = new aws.lb.TargetGroup(`${name}-api`, {
+            name: `${args.clusterName}-api-tg`,
+            vpcId: args.vpcId,
+            port: apiPort,
+            protocol: "TCP",
+            targetType: "instance",
+            deregistrationDelay: 30,
+            healthCheck: {
+                protocol: "HTTPS",
+                port: String(apiPort),
+                path: "/readyz",
+                matcher: "200",
+                interval: 10,
+                healthyThreshold: 2,
+                unhealthyThreshold: 2,
+            },
+        }, { parent: this });
+
+        new aws.lb.Listener(`${name}-api`, {
+            loadBalancerArn: this.loadBalancer.arn,
+            port: apiPort,
+            protocol: "TCP",
+            defaultActions: [{ type: "forward", targetGroupArn: this.targetGroup.arn }],
+        }, { parent: this });
+
+        this.dnsName = this.loadBalancer.dnsName;
+        this.endpoint = pulumi.interpolate`https://${this.loadBalancer.dnsName}:${apiPort}`;
+        this.registerOutputs({ dnsName: this.dnsName, endpoint: this.endpoint });
+    }
+}
