@@ -48,6 +48,8 @@ export function invokeResult(token: string, region: string): Record<string, unkn
             return { accountId: placeholderAccount, arn: `arn:aws:iam::${placeholderAccount}:user/placeholder`, userId: "placeholder", id: placeholderAccount };
         case "aws:index/getPartition:getPartition":
             return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+        case "aws:ec2/getAmi:getAmi":
+            return { id: "ami-00000000placeholder", imageId: "ami-00000000placeholder", architecture: "placeholder", name: "placeholder" };
         case "aws:ssm/getParameter:getParameter":
             return { value: "ami-00000000placeholder", insecureValue: "ami-00000000placeholder", type: "String", version: 1 };
         default:

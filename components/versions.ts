@@ -43,3 +43,12 @@ export function pinsFor(kubernetesVersion: string): ReleasePins {
     }
     return pins;
 }
+
+/**
+ * Amazon Linux 2023 release nodes boot. Its versioned package repository also pins containerd, runc and
+ * every other OS package. Kernel 6.12 rather than the 6.18 default: the weave fork predates 6.18.
+ */
+export const al2023 = {
+    release: "2023.12.20261028.0",
+    kernel: "6.12",
+} as const;
