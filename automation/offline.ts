@@ -55,14 +55,6 @@ export interface EvaluateOptions {
     readonly program?: string;
 }
 
-function forgetProgramModules(root: string): void {
-    const ownCode = path.resolve(root) + path.sep;
-    const dependencies = path.join(ownCode, "node_modules") + path.sep;
-    for (const file of Object.keys(require.cache)) {
-        if (file.startsWith(ownCode) && !file.startsWith(dependencies)) delete require.cache[file];
-    }
-}
-
 function urnFor(stack: string, parentUrn: string, type: string, name: string): string {
     const qualified = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$${type}` : type;
     return `urn:pulumi:${stack}::${projectName}::${qualified}::${name}`;
@@ -127,9 +119,11 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
         return register(req, callback);
     };
 
-    forgetProgramModules(options.root);
+    // Only the program module is reloaded: it is what registers resources; components keep their identity.
+    const programFile = require.resolve(path.resolve(options.root, options.program ?? "index.ts"));
+    delete require.cache[programFile];
     try {
-        const exported = require(path.resolve(options.root, options.program ?? "index.ts"));
+        const exported = require(programFile);
         const outputs = await resolveOutputs(exported);
         await settings.waitForRPCs();
         return { resources, outputs };

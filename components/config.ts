@@ -174,7 +174,7 @@ const configSchema = {
 /** Keys kept as written, so that a cluster named "123" is not read as a number. */
 const stringKeys = new Set(Object.entries(configSchema.properties).filter(([, rule]) => (rule as { type?: string }).type === "string").map(([key]) => key));
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
 const validateShape = ajv.compile(configSchema);
 
 function show(value: unknown): string {
@@ -253,34 +253,37 @@ function checkCidr(problems: string[], key: string, value: string, minPrefix: nu
 }
 
 /**
- * Validates raw stack configuration (`kaws:*` keys as the engine hands them over, plus the AWS region)
- * and returns the typed ClusterConfig, or throws one ConfigError listing every problem.
+ * Validates raw stack configuration (every key as the engine hands it over: the `kaws:` keys and
+ * `aws:region` are read) and returns the typed ClusterConfig, or throws one ConfigError listing every problem.
  */
-export function parseClusterConfig(raw: Readonly<Record<string, string>>, region: string | undefined): ClusterConfig {
+export function parseClusterConfig(raw: Readonly<Record<string, string>>): ClusterConfig {
+    const region = raw["aws:region"];
     const doc: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw)) {
-        const name = key.replace(/^kaws:/, "");
+        if (!key.startsWith("kaws:")) continue;
+        const name = key.slice("kaws:".length);
         doc[name] = stringKeys.has(name) ? value : decode(value);
     }
     const problems: string[] = [];
     if (!region) problems.push("aws:region: is required; set it in Pulumi.<stack>.yaml, e.g. aws:region: eu-west-1");
-    if (!validateShape(doc)) {
-        problems.push(...(validateShape.errors ?? []).map(describeShapeError));
-        throw new ConfigError(problems);
-    }
+    const shapeErrors = validateShape(doc) ? [] : validateShape.errors ?? [];
+    problems.push(...shapeErrors.map(describeShapeError));
+    // Cross-key rules run on every key whose shape is right, so one run reports every problem.
+    const misshapen = new Set(shapeErrors.map((e) => e.instancePath.split("/")[1] ?? e.params.missingProperty));
     const c = doc as Record<string, any>;
-    const prod = c.environment === "prod";
+    const ok = (...keys: string[]) => keys.every((key) => c[key] !== undefined && !misshapen.has(key));
+    const prod = ok("environment") && c.environment === "prod";
 
-    if (!new RegExp(dnsLabel).test(c.clusterName) || c.clusterName.length > maxClusterNameLength) {
+    if (ok("clusterName") && (!new RegExp(dnsLabel).test(c.clusterName) || c.clusterName.length > maxClusterNameLength)) {
         problems.push(`kaws:clusterName: ${show(c.clusterName)} is not allowed; accepted: a DNS label (a-z, 0-9, "-", starting with a letter) of at most ${maxClusterNameLength} characters`);
     }
-    if (prod && c.azCount < 3) problems.push(`kaws:azCount: ${c.azCount} is too few for environment "prod"; accepted: 3 to 6`);
-    if (prod && c.etcdMembers < 3) problems.push(`kaws:etcdMembers: ${c.etcdMembers} is too few for environment "prod"; accepted: 3 | 5 | 7`);
-    if (prod && c.controlPlaneCount < 2) problems.push(`kaws:controlPlaneCount: ${c.controlPlaneCount} is too few for environment "prod"; accepted: 2 to 9`);
+    if (prod && ok("azCount") && c.azCount < 3) problems.push(`kaws:azCount: ${c.azCount} is too few for environment "prod"; accepted: 3 to 6`);
+    if (prod && ok("etcdMembers") && c.etcdMembers < 3) problems.push(`kaws:etcdMembers: ${c.etcdMembers} is too few for environment "prod"; accepted: 3 | 5 | 7`);
+    if (prod && ok("controlPlaneCount") && c.controlPlaneCount < 2) problems.push(`kaws:controlPlaneCount: ${c.controlPlaneCount} is too few for environment "prod"; accepted: 2 to 9`);
 
-    const vpc = checkCidr(problems, "vpcCidr", c.vpcCidr, 16, 20);
-    const pods = checkCidr(problems, "podCidr", c.podCidr, 8, 16);
-    const services = checkCidr(problems, "serviceCidr", c.serviceCidr, 12, 24);
+    const vpc = ok("vpcCidr") ? checkCidr(problems, "vpcCidr", c.vpcCidr, 16, 20) : undefined;
+    const pods = ok("podCidr") ? checkCidr(problems, "podCidr", c.podCidr, 8, 16) : undefined;
+    const services = ok("serviceCidr") ? checkCidr(problems, "serviceCidr", c.serviceCidr, 12, 24) : undefined;
     const ranges: [string, Netmask | undefined][] = [["vpcCidr", vpc], ["podCidr", pods], ["serviceCidr", services]];
     for (let i = 0; i < ranges.length; i++) {
         for (let j = i + 1; j < ranges.length; j++) {
@@ -292,19 +295,19 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, region
         }
     }
 
-    c.apiAllowedCidrs.forEach((cidr: string, i: number) => {
+    (ok("apiAllowedCidrs") ? c.apiAllowedCidrs : []).forEach((cidr: string, i: number) => {
         if (!parseCidr(cidr)) {
             problems.push(`kaws:apiAllowedCidrs[${i}]: ${show(cidr)} is not a CIDR network address; accepted: a.b.c.d/n with no host bits set`);
         } else if (prod && c.apiAccess === "internet-facing" && cidr === "0.0.0.0/0") {
             problems.push(`kaws:apiAllowedCidrs[${i}]: "0.0.0.0/0" opens the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"`);
         }
     });
-    if (c.apiAccess === "internet-facing" && c.apiAllowedCidrs.length === 0) {
+    if (ok("apiAccess", "apiAllowedCidrs") && c.apiAccess === "internet-facing" && c.apiAllowedCidrs.length === 0) {
         problems.push(`kaws:apiAllowedCidrs: is empty but kaws:apiAccess is "internet-facing"; accepted: at least one CIDR allowed to reach the API`);
     }
 
     const poolNames = new Set<string>();
-    c.workerPools.forEach((pool: WorkerPoolConfig, i: number) => {
+    (ok("workerPools") ? c.workerPools : []).forEach((pool: WorkerPoolConfig, i: number) => {
         const key = `kaws:workerPools[${i}]`;
         if (poolNames.has(pool.name)) problems.push(`${key}.name: ${show(pool.name)} is used by another pool; accepted: unique names`);
         poolNames.add(pool.name);
@@ -320,10 +323,10 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, region
         }
     });
 
-    if (c.leafValidityHours >= c.caValidityHours) {
+    if (ok("leafValidityHours", "caValidityHours") && c.leafValidityHours >= c.caValidityHours) {
         problems.push(`kaws:leafValidityHours: ${c.leafValidityHours} is not shorter than kaws:caValidityHours ${c.caValidityHours}; accepted: less than the CA lifetime`);
     }
-    if (c.certEarlyRenewalHours >= c.leafValidityHours) {
+    if (ok("certEarlyRenewalHours", "leafValidityHours") && c.certEarlyRenewalHours >= c.leafValidityHours) {
         problems.push(`kaws:certEarlyRenewalHours: ${c.certEarlyRenewalHours} is not shorter than kaws:leafValidityHours ${c.leafValidityHours}; accepted: less than the leaf lifetime`);
     }
 
@@ -370,7 +373,5 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, region
 
 /** The one reader of stack configuration: every `kaws:` key plus `aws:region`, validated. */
 export function readClusterConfig(): ClusterConfig {
-    const all = pulumi.runtime.allConfig();
-    const own = Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith("kaws:")));
-    return parseClusterConfig(own, new pulumi.Config("aws").get("region"));
+    return parseClusterConfig(pulumi.runtime.allConfig());
 }
