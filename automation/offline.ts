@@ -2,6 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { computedAttributes, invokeResult, placeholderId } from "./placeholders";
 import { StackConfig, projectName } from "./stackConfig";
+import { offlineTlsComputer } from "./offlineTls";
 
 // The runtime's settings module is not part of the public API; the offline engine needs its monitor
 // (to see each registration's parent) and its RPC queue (to know when the program has finished).
@@ -21,6 +22,8 @@ export interface RecordedResource {
     /** Provider reference ("<urn>::<id>") for resources with an explicit provider. */
     readonly provider?: string;
     readonly inputs: Record<string, any>;
+    /** The replacementTrigger resource option: the engine replaces the resource when it changes. */
+    readonly replacementTrigger?: unknown;
 }
 
 export interface StackOutput {
@@ -49,7 +52,7 @@ export interface EvaluateOptions {
     readonly root: string;
     readonly stack: string;
     readonly config: StackConfig;
-    /** Extra computed outputs, tried before the AWS placeholders. */
+    /** Extra computed outputs, tried before the offline tls/random computer and the AWS placeholders. */
     readonly computers?: readonly ResourceComputer[];
     /** Program module to evaluate; index.ts by default. */
     readonly program?: string;
@@ -91,7 +94,7 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
         newResource: async (args) => {
             const custom = args.custom !== false;
             let computed: Record<string, unknown> | undefined;
-            for (const compute of options.computers ?? []) {
+            for (const compute of [...(options.computers ?? []), offlineTlsComputer]) {
                 computed = await compute(args.type, args.name, args.inputs);
                 if (computed) break;
             }
@@ -115,6 +118,7 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
             custom: req.getCustom(),
             provider: req.getProvider() || undefined,
             inputs: deserializeProperties(req.getObject()),
+            replacementTrigger: req.hasReplacementTrigger() ? req.getReplacementTrigger().toJavaScript() : undefined,
         });
         return register(req, callback);
     };
