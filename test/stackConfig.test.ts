@@ -30,6 +30,14 @@ describe("stack configuration loader", () => {
         }
     });
 
+    it("documents every schema key in the README configuration table", () => {
+        const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        for (const key of Object.keys(project.config).filter((k) => !k.includes(":"))) {
+            expect(readme, `README row for ${key}`).to.match(new RegExp(`^\\| \`${key}\` \\|`, "m"));
+        }
+    });
+
     it("refuses an unknown environment and encrypted values it cannot read offline", () => {
         expect(() => loadStackConfig(root, "staging")).to.throw('unknown environment "staging"; accepted: dev | prod');
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-stack-"));
