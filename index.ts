@@ -4,6 +4,7 @@ import { clusterTags } from "./components/tags";
 import { Network } from "./components/network";
 import { ApiLoadBalancer } from "./components/apiLoadBalancer";
 import { planEtcdMembers } from "./components/etcdPlan";
+import { SecurityGroups } from "./components/securityGroups";
 
 const cfg = readClusterConfig();
 
@@ -34,6 +35,13 @@ const api = new ApiLoadBalancer(cfg.clusterName, {
     allowedCidrs: cfg.controlPlane.allowedCidrs,
 }, { providers: [awsProvider] });
 
+const securityGroups = new SecurityGroups(cfg.clusterName, {
+    clusterName: cfg.clusterName,
+    vpcId: network.vpcId,
+    vpcCidr: cfg.network.vpcCidr,
+    apiLoadBalancerSecurityGroupId: api.securityGroup.id,
+}, { providers: [awsProvider] });
+
 export const clusterName = cfg.clusterName;
 export const environment = cfg.environment;
 export const vpcId = network.vpcId;
@@ -42,3 +50,4 @@ export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
 export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
 export const apiEndpoint = api.endpoint;
 export const etcdMemberIps = etcdMembers.map((member) => member.ip);
+export const securityGroupIds = { etcd: securityGroups.etcd.id, controlPlane: securityGroups.controlPlane.id, workers: securityGroups.workers.id };
