@@ -52,3 +52,22 @@ export const al2023 = {
     release: "2023.12.20261028.0",
     kernel: "6.12",
 } as const;
+
+/**
+ * Add-on images that do not follow the Kubernetes minor (README "Pinned versions"; reference/versions.md §5).
+ * kube-proxy is `registry.k8s.io/kube-proxy:v<kubernetes>`; CoreDNS, the cloud-controller-manager and the
+ * cluster-autoscaler come from the per-release pins above.
+ */
+export const addonImages = {
+    weaveKube: "docker.io/rajchaudhuri/weave-kube:2.9.0",
+    weaveNpc: "docker.io/rajchaudhuri/weave-npc:2.9.0",
+    kubeletCsrApprover: "ghcr.io/postfinance/kubelet-csr-approver:v1.2.14",
+    ebsCsiDriver: "public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.64.0",
+    csiProvisioner: "public.ecr.aws/csi-components/csi-provisioner:v6.3.0-eksbuild.4",
+    csiAttacher: "public.ecr.aws/csi-components/csi-attacher:v4.12.0-eksbuild.5",
+    csiResizer: "public.ecr.aws/csi-components/csi-resizer:v2.2.1-eksbuild.3",
+    csiLivenessProbe: "public.ecr.aws/csi-components/livenessprobe:v2.19.0-eksbuild.5",
+    csiNodeDriverRegistrar: "public.ecr.aws/csi-components/csi-node-driver-registrar:v2.17.0-eksbuild.5",
+    metricsServer: "registry.k8s.io/metrics-server/metrics-server:v0.8.1",
+    nodeTerminationHandler: "public.ecr.aws/aws-ec2/aws-node-termination-handler:v1.25.6",
+} as const;

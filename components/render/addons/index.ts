@@ -1,0 +1,43 @@
+import { AddonSettings, KubeObject } from "./objects";
+import { renderKubeletCsrApprover, renderNodeBootstrap } from "./bootstrap";
+import { renderKubeProxy } from "./kubeProxy";
+import { renderCoreDns } from "./coredns";
+import { renderWeave } from "./weave";
+import { renderCloudController } from "./cloudController";
+import { renderEbsCsiDriver, renderStorageClasses } from "./ebsCsi";
+import { renderMetricsServer } from "./metricsServer";
+import { renderClusterAutoscaler } from "./clusterAutoscaler";
+import { renderNodeTerminationHandler } from "./nodeTerminationHandler";
+
+export { AddonSettings, KubeObject } from "./objects";
+
+/** One add-on: a name (the component's child groups use it) and its objects. */
+export interface RenderedAddon {
+    readonly name: string;
+    readonly objects: KubeObject[];
+}
+
+/**
+ * Every add-on kaws installs, in the order a new cluster needs them: nodes can join, then networking
+ * (kube-proxy, weave), the cloud controller that initializes nodes, DNS, storage, the rest.
+ */
+export function renderAddons<S>(s: AddonSettings<S>): RenderedAddon[] {
+    const addons: RenderedAddon[] = [
+        { name: "node-bootstrap", objects: renderNodeBootstrap(s) },
+        { name: "kube-proxy", objects: renderKubeProxy(s) },
+        { name: "weave-net", objects: renderWeave(s) },
+        { name: "aws-cloud-controller-manager", objects: renderCloudController(s) },
+        { name: "coredns", objects: renderCoreDns(s) },
+        { name: "kubelet-csr-approver", objects: renderKubeletCsrApprover(s) },
+        { name: "aws-ebs-csi-driver", objects: [...renderEbsCsiDriver(s), ...renderStorageClasses(s)] },
+        { name: "metrics-server", objects: renderMetricsServer(s) },
+        { name: "aws-node-termination-handler", objects: renderNodeTerminationHandler(s) },
+    ];
+    if (s.clusterAutoscaler) addons.push({ name: "cluster-autoscaler", objects: renderClusterAutoscaler(s) });
+    return addons;
+}
+
+/** File name of an object in the render folder: DIR/addons/<kind>-<name>.yaml (lower case, ":" as "-"). */
+export function addonFileName(obj: KubeObject): string {
+    return `${obj.kind}-${obj.metadata.name}`.toLowerCase().replace(/[^a-z0-9.-]/g, "-") + ".yaml";
+}

@@ -1,0 +1,122 @@
+import { Netmask, ip2long, long2ip } from "netmask";
+
+/**
+ * A Kubernetes object as plain data. `Secret` is the type of secret values inside it: plain strings for
+ * the render command (redacted there), Pulumi outputs when the ClusterAddons component creates it.
+ */
+export interface KubeObject {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly metadata: {
+        readonly name: string;
+        readonly namespace?: string;
+        readonly labels?: Record<string, string>;
+        readonly annotations?: Record<string, string>;
+    };
+    readonly [field: string]: unknown;
+}
+
+/** What the add-ons need to know about the cluster: the infra stack's outputs, as plain values. */
+export interface AddonSettings<Secret = string> {
+    readonly clusterName: string;
+    readonly region: string;
+    /** Kubernetes patch release; selects every per-minor image pin. */
+    readonly kubernetesVersion: string;
+    readonly podCidr: string;
+    readonly serviceCidr: string;
+    readonly clusterDomain: string;
+    readonly vpcCidr: string;
+    /** https URL of the API load balancer (kube-proxy uses it: it cannot rely on the service it programs). */
+    readonly apiEndpoint: string;
+    /** ARN of the cluster's KMS key; the default StorageClass encrypts volumes with it. */
+    readonly kmsKeyArn: string;
+    readonly bootstrapTokenId: string;
+    readonly bootstrapTokenSecret: Secret;
+    readonly weavePassword: Secret;
+    readonly clusterAutoscaler: boolean;
+}
+
+export const systemNamespace = "kube-system";
+
+/** Label and taint kaws control-plane nodes carry; add-ons that hold AWS permissions run there. */
+export const controlPlaneRole = "node-role.kubernetes.io/control-plane";
+
+export const controlPlaneScheduling = {
+    nodeSelector: { [controlPlaneRole]: "" },
+    tolerations: [
+        { key: controlPlaneRole, operator: "Exists", effect: "NoSchedule" },
+        { key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" },
+    ],
+};
+
+/** DaemonSets that every node needs (networking, proxy, storage) tolerate every taint. */
+export const everyNode = [{ operator: "Exists" }];
+
+export function labelsFor(app: string): Record<string, string> {
+    return { "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "kaws" };
+}
+
+export function serviceAccount(name: string, namespace = systemNamespace): KubeObject {
+    return { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace, labels: labelsFor(name) } };
+}
+
+export interface PolicyRule {
+    readonly apiGroups: string[];
+    readonly resources: string[];
+    readonly verbs: string[];
+    readonly resourceNames?: string[];
+}
+
+export function clusterRole(name: string, rules: PolicyRule[], labels: Record<string, string> = {}): KubeObject {
+    return { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name, labels }, rules };
+}
+
+export function role(name: string, rules: PolicyRule[], namespace = systemNamespace): KubeObject {
+    return { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name, namespace }, rules };
+}
+
+export type Subject = { kind: "ServiceAccount"; name: string; namespace: string } | { kind: "Group" | "User"; name: string; apiGroup: "rbac.authorization.k8s.io" };
+
+export function saSubject(name: string, namespace = systemNamespace): Subject {
+    return { kind: "ServiceAccount", name, namespace };
+}
+
+export function groupSubject(name: string): Subject {
+    return { kind: "Group", name, apiGroup: "rbac.authorization.k8s.io" };
+}
+
+export function clusterRoleBinding(name: string, clusterRoleName: string, subjects: Subject[]): KubeObject {
+    return {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRoleName },
+        subjects,
+    };
+}
+
+export function roleBinding(name: string, roleName: string, subjects: Subject[], namespace = systemNamespace, roleKind: "Role" | "ClusterRole" = "Role"): KubeObject {
+    return {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name, namespace },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: roleKind, name: roleName },
+        subjects,
+    };
+}
+
+/** The n-th address of the service range (1 = the kubernetes service, 10 = cluster DNS by convention). */
+export function serviceIp(serviceCidr: string, n: number): string {
+    const block = new Netmask(serviceCidr);
+    if (n < 1 || n >= block.size - 1) throw new Error(`serviceCidr ${serviceCidr} has no address number ${n}`);
+    return long2ip(ip2long(block.base) + n);
+}
+
+/** Hardened defaults for containers that need no privileges. */
+export const restrictedContainer = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
