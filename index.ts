@@ -5,6 +5,7 @@ import { Network } from "./components/network";
 import { ApiLoadBalancer } from "./components/apiLoadBalancer";
 import { planEtcdMembers } from "./components/etcdPlan";
 import { SecurityGroups } from "./components/securityGroups";
+import { Encryption } from "./components/encryption";
 
 const cfg = readClusterConfig();
 

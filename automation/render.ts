@@ -87,5 +87,7 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
     for (const file of nodeFilesOf(evaluation)) write(file.path, file.content, file.mode);
     const plan = planOf(env, evaluation);
     write("plan.json", JSON.stringify(plan, null, 2) + "\n");
+    const kubeconfig = evaluation.outputs.kubeconfig?.value;
+    if (typeof kubeconfig === "string") write("kubeconfig", kubeconfig, 0o600);
     return { outDir, resourceCount: plan.resources.length, files };
 }
