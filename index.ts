@@ -36,6 +36,17 @@ const api = new ApiLoadBalancer(cfg.clusterName, {
     allowedCidrs: cfg.controlPlane.allowedCidrs,
 }, { providers: [awsProvider] });
 
+const encryption = new Encryption(cfg.clusterName, {
+    clusterName: cfg.clusterName,
+    pki: cfg.pki,
+    apiServerDnsNames: [api.dnsName],
+    apiEndpoint: api.endpoint,
+    serviceCidr: cfg.kubernetes.serviceCidr,
+    clusterDomain: cfg.kubernetes.clusterDomain,
+    etcdMembers,
+    etcdSnapshotRetentionDays: cfg.etcd.snapshotRetentionDays,
+}, { providers: [awsProvider] });
+
 const securityGroups = new SecurityGroups(cfg.clusterName, {
     clusterName: cfg.clusterName,
     vpcId: network.vpcId,
@@ -52,3 +63,11 @@ export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
 export const apiEndpoint = api.endpoint;
 export const etcdMemberIps = etcdMembers.map((member) => member.ip);
 export const securityGroupIds = { etcd: securityGroups.etcd.id, controlPlane: securityGroups.controlPlane.id, workers: securityGroups.workers.id };
+export const kubeconfig = encryption.adminKubeconfig;
+export const clusterCaCertificate = encryption.clusterCaCertPem;
+export const kmsKeyArn = encryption.kmsKeyArn;
+export const assetsBucket = encryption.assetsBucketName;
+export const weavePassword = encryption.weavePassword;
+export const bootstrapTokenId = encryption.bootstrapTokenId;
+export const bootstrapTokenSecret = encryption.bootstrapTokenSecret;
+export const certificateExpiry = encryption.certificateExpiry;
