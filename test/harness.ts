@@ -8,16 +8,16 @@ export const root = path.resolve(__dirname, "..");
 /**
  * Evaluates the real program for a committed environment (Pulumi.yaml defaults + Pulumi.<env>.yaml),
  * with `overrides` applied on top as `pulumi config set` would (keys without a namespace are kaws:).
- * A value of `undefined` removes the key.
+ * A value of `undefined` removes the key. `program` (relative to the root) replaces index.ts.
  */
-export function evaluate(env: string, overrides: Record<string, unknown> = {}): Promise<Evaluation> {
+export function evaluate(env: string, overrides: Record<string, unknown> = {}, program?: string): Promise<Evaluation> {
     const config = loadStackConfig(root, env);
     for (const [key, value] of Object.entries(overrides)) {
         const qualified = key.includes(":") ? key : `kaws:${key}`;
         if (value === undefined) delete config[qualified];
         else config[qualified] = typeof value === "string" ? value : JSON.stringify(value);
     }
-    return evaluateStack({ root, stack: env, config });
+    return evaluateStack({ root, stack: env, config, program });
 }
 
 export function ofType(evaluation: Evaluation, type: string): RecordedResource[] {
