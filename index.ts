@@ -3,9 +3,12 @@ import { readClusterConfig } from "./components/config";
 import { clusterTags } from "./components/tags";
 import { Network } from "./components/network";
 import { ApiLoadBalancer } from "./components/apiLoadBalancer";
-import { planEtcdMembers } from "./components/etcdPlan";
+import { internalDomain, planEtcdMembers } from "./components/etcdPlan";
 import { SecurityGroups } from "./components/securityGroups";
 import { Encryption } from "./components/encryption";
+import { PrivateZone } from "./components/privateZone";
+import { EtcdCluster } from "./components/etcd";
+import { pinsFor } from "./components/versions";
 
 const cfg = readClusterConfig();
 
@@ -54,6 +57,27 @@ const securityGroups = new SecurityGroups(cfg.clusterName, {
     apiLoadBalancerSecurityGroupId: api.securityGroup.id,
 }, { providers: [awsProvider] });
 
+const privateZone = new PrivateZone(cfg.clusterName, { domain: internalDomain(cfg.clusterName), vpcId: network.vpcId }, { providers: [awsProvider] });
+
+const etcd = new EtcdCluster(cfg.clusterName, {
+    clusterName: cfg.clusterName,
+    region: cfg.region,
+    tags: clusterTags(cfg.clusterName, cfg.environment),
+    members: etcdMembers,
+    subnets: network.privateSubnets.map((subnet, i) => ({ id: subnet.id, availabilityZone: subnet.availabilityZone, cidr: network.privateSubnetCidrs[i] })),
+    securityGroupId: securityGroups.etcd.id,
+    instanceType: cfg.etcd.instanceType,
+    imageId: cfg.imageId,
+    volumeSizeGiB: cfg.etcd.volumeSizeGiB,
+    snapshotIntervalMinutes: cfg.etcd.snapshotIntervalMinutes,
+    etcdVersion: pinsFor(cfg.kubernetes.version).etcd,
+    kmsKeyArn: encryption.kmsKeyArn,
+    assetsBucketName: encryption.assetsBucketName,
+    assetsBucketArn: encryption.assetsBucketArn,
+    memberPkiFiles: (index) => encryption.etcdMemberFiles(index),
+    privateZoneId: privateZone.zoneId,
+}, { providers: [awsProvider] });
+
 export const clusterName = cfg.clusterName;
 export const environment = cfg.environment;
 export const vpcId = network.vpcId;
@@ -62,6 +86,8 @@ export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
 export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
 export const apiEndpoint = api.endpoint;
 export const etcdMemberIps = etcdMembers.map((member) => member.ip);
+export const etcdEndpoints = etcd.endpoints;
+export const etcdMemberGroups = etcd.memberGroups;
 export const securityGroupIds = { etcd: securityGroups.etcd.id, controlPlane: securityGroups.controlPlane.id, workers: securityGroups.workers.id };
 export const kubeconfig = encryption.adminKubeconfig;
 export const clusterCaCertificate = encryption.clusterCaCertPem;

@@ -15,6 +15,8 @@ export interface ReleasePins {
     readonly cloudControllerManager: string;
     /** cluster-autoscaler image tag of the matching minor. */
     readonly clusterAutoscaler: string;
+    /** cri-tools (crictl) package from the pkgs.k8s.io repository of the minor; its releases follow the minor. */
+    readonly criTools: string;
 }
 
 export const supportedReleases: Readonly<Record<string, ReleasePins>> = {
@@ -25,6 +27,7 @@ export const supportedReleases: Readonly<Record<string, ReleasePins>> = {
         coredns: "v1.14.2",
         cloudControllerManager: "v1.36.1",
         clusterAutoscaler: "v1.36.1",
+        criTools: "1.36.0",
     },
     "1.35.9": {
         kubernetes: "1.35.9",
@@ -33,6 +36,7 @@ export const supportedReleases: Readonly<Record<string, ReleasePins>> = {
         coredns: "v1.13.1",
         cloudControllerManager: "v1.35.2",
         clusterAutoscaler: "v1.35.2",
+        criTools: "1.35.0",
     },
 };
 
@@ -71,3 +75,15 @@ export const addonImages = {
     metricsServer: "registry.k8s.io/metrics-server/metrics-server:v0.8.1",
     nodeTerminationHandler: "public.ecr.aws/aws-ec2/aws-node-termination-handler:v1.25.6",
 } as const;
+
+/**
+ * sha256 of the etcd release archives `etcd-v<version>-linux-<arch>.tar.gz`, as listed in the release's
+ * SHA256SUMS (https://github.com/etcd-io/etcd/releases/download/v<version>/SHA256SUMS). Members refuse to
+ * install a release whose checksum is missing here. Re-check against SHA256SUMS when bumping.
+ */
+export const etcdReleaseSha256: Readonly<Record<string, Readonly<Record<"amd64" | "arm64", string>>>> = {
+    "3.6.14": {
+        amd64: "ffe840ff9295808e88cce2794a18a5ac87f12a5203c8314d0bf6aa119b41bac5",
+        arm64: "fa1b80565ee6fc2df1ae6f57a508b221f3ecc7d591c317c581cd8281b0842b3e",
+    },
+};

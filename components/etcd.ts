@@ -1,0 +1,227 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { etcdBackupPrefix } from "./encryption";
+import { EtcdMemberPlan } from "./etcdPlan";
+import { instanceArchitecture } from "./instanceTypes";
+import { NodeFile, NodeFiles } from "./nodeFiles";
+import { nodeImageId } from "./nodeImage";
+import { nodeLaunchTemplate } from "./nodeLaunchTemplate";
+import { NodeRole, PolicyStatement } from "./nodeRole";
+import { renderFetchFilesScript } from "./render/nodeFiles";
+import {
+    etcdMemberTag, etcdPaths, etcdPorts, etcdQuotaBytes, renderEtcdBootScript, renderEtcdEnvironment,
+    renderEtcdRestoreScript, renderEtcdSnapshotScript, renderEtcdSnapshotService, renderEtcdSnapshotTimer, renderEtcdUnit,
+    renderEtcdUserData,
+} from "./render/etcd";
+import { etcdReleaseSha256 } from "./versions";
+
+export interface EtcdSubnet {
+    readonly id: pulumi.Input<string>;
+    readonly availabilityZone: pulumi.Input<string>;
+    /** The subnet's CIDR, known before deployment. */
+    readonly cidr: string;
+}
+
+export interface EtcdClusterArgs {
+    readonly clusterName: string;
+    readonly region: string;
+    /** Cluster tags for what the member ASGs launch (provider default tags do not reach instances). */
+    readonly tags: Readonly<Record<string, string>>;
+    /** The member plan (plain: one ENI, volume, ASG and file set each). */
+    readonly members: readonly EtcdMemberPlan[];
+    /** Private subnets in AZ order; member i lives in subnets[members[i].azIndex]. */
+    readonly subnets: readonly EtcdSubnet[];
+    readonly securityGroupId: pulumi.Input<string>;
+    readonly instanceType: string;
+    /** Pre-baked AMI; the pinned Amazon Linux 2023 image when unset. */
+    readonly imageId?: string;
+    readonly volumeSizeGiB: number;
+    readonly snapshotIntervalMinutes: number;
+    /** etcd release to install; its checksums must be in versions.ts. */
+    readonly etcdVersion: string;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    readonly assetsBucketName: pulumi.Input<string>;
+    readonly assetsBucketArn: pulumi.Input<string>;
+    /** The member's certificates and keys under /etc/etcd/pki (Encryption.etcdMemberFiles). */
+    readonly memberPkiFiles: (index: number) => NodeFile[];
+    /** Private zone receiving etcd-<i> A records. */
+    readonly privateZoneId: pulumi.Input<string>;
+}
+
+/** What `kaws` needs to roll a member: its ASG and the launch template version it should run. */
+export interface EtcdMemberGroup {
+    readonly member: string;
+    readonly autoScalingGroupName: pulumi.Output<string>;
+    readonly launchTemplateId: pulumi.Output<string>;
+    readonly latestLaunchTemplateVersion: pulumi.Output<number>;
+}
+
+/**
+ * The separate etcd cluster. Each member has a stable identity that outlives its instance: a fixed ENI
+ * (fixed IP, in certificates and --initial-cluster) and a persistent encrypted data volume, both in one
+ * AZ, re-attached at boot by whatever instance its ASG of one runs. Member ASGs never roll by themselves:
+ * they ignore launch-template drift, and `kaws` replaces members one at a time, waiting for health.
+ */
+export class EtcdCluster extends pulumi.ComponentResource {
+    readonly role: NodeRole;
+    /** https://<fixed ip>:2379 of every member, for kube-apiserver --etcd-servers. */
+    readonly endpoints: pulumi.Output<string[]>;
+    readonly memberGroups: EtcdMemberGroup[];
+
+    constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kaws:etcd:EtcdCluster", name, {}, opts);
+        if (!etcdReleaseSha256[args.etcdVersion]) {
+            throw new Error(`etcd ${args.etcdVersion} has no release checksums in components/versions.ts; accepted: ${Object.keys(etcdReleaseSha256).join(" | ")}`);
+        }
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this });
+        const statements = pulumi.all([identity.accountId, partition.partition])
+            .apply(([account, part]) => etcdNodeStatements(args.clusterName, `arn:${part}:ec2:${args.region}:${account}`));
+        this.role = new NodeRole(`${name}-etcd`, {
+            kind: "etcd",
+            clusterName: args.clusterName,
+            region: args.region,
+            assetsBucketArn: args.assetsBucketArn,
+            kmsKeyArn: args.kmsKeyArn,
+            readPrefixes: ["nodes/etcd-", etcdBackupPrefix],
+            writePrefixes: [etcdBackupPrefix],
+            statements,
+        }, { parent: this });
+
+        const imageId = nodeImageId(args.imageId, instanceArchitecture(args.instanceType), this);
+        const peers = args.members.map((m) => ({ name: m.name, ip: m.ip }));
+
+        this.memberGroups = args.members.map((member) => {
+            const subnet = args.subnets[member.azIndex];
+            const memberTags = { Name: `${args.clusterName}-${member.name}`, [etcdMemberTag]: member.name };
+            const eni = new aws.ec2.NetworkInterface(`${name}-${member.name}`, {
+                subnetId: subnet.id,
+                privateIps: [member.ip],
+                securityGroups: [args.securityGroupId],
+                description: `etcd ${member.name} of ${args.clusterName}: fixed address`,
+                tags: memberTags,
+            }, { parent: this });
+            const volume = new aws.ebs.Volume(`${name}-${member.name}-data`, {
+                availabilityZone: subnet.availabilityZone,
+                size: args.volumeSizeGiB,
+                type: "gp3",
+                encrypted: true,
+                kmsKeyId: args.kmsKeyArn,
+                tags: { ...memberTags, Name: `${args.clusterName}-${member.name}-data` },
+            }, { parent: this });
+            new aws.route53.Record(`${name}-${member.name}`, {
+                zoneId: args.privateZoneId,
+                name: member.dnsName,
+                type: "A",
+                ttl: 60,
+                records: [member.ip],
+            }, { parent: this });
+
+            const files = new NodeFiles(`${name}-${member.name}`, {
+                role: member.name,
+                bucket: args.assetsBucketName,
+                kmsKeyArn: args.kmsKeyArn,
+                files: memberFiles(args, member, peers),
+            }, { parent: this });
+
+            const userData = pulumi.output(args.assetsBucketName).apply((bucket) => renderEtcdUserData(
+                renderEtcdBootScript({
+                    clusterName: args.clusterName,
+                    member: { name: member.name, ip: member.ip },
+                    subnetPrefixLength: Number(subnet.cidr.split("/")[1]),
+                    peerIps: peers.filter((p) => p.name !== member.name).map((p) => p.ip),
+                    etcdVersion: args.etcdVersion,
+                    etcdSha256: etcdReleaseSha256[args.etcdVersion],
+                }),
+                renderFetchFilesScript(bucket, member.name, args.region),
+            ));
+            const template = nodeLaunchTemplate(`${name}-${member.name}`, {
+                role: member.name,
+                tags: args.tags,
+                imageId,
+                instanceType: args.instanceType,
+                instanceProfileName: this.role.instanceProfileName,
+                securityGroupIds: [args.securityGroupId],
+                kmsKeyArn: args.kmsKeyArn,
+                rootVolumeSizeGiB: 20,
+                userData,
+                imdsHopLimit: 1,
+            }, this);
+
+            // One instance, in the member's own subnet (its ENI and volume live in that AZ). EC2 health only:
+            // etcd's own health is the cluster's business, and replacing members on an application failure
+            // (a lost quorum, a full disk) could take down every member at once without fixing anything.
+            const group = new aws.autoscaling.Group(`${name}-${member.name}`, {
+                name: `${args.clusterName}-${member.name}`,
+                minSize: 1,
+                maxSize: 1,
+                desiredCapacity: 1,
+                vpcZoneIdentifiers: [subnet.id],
+                launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
+                healthCheckType: "EC2",
+                healthCheckGracePeriod: 300,
+            }, { parent: this, dependsOn: [eni, volume, files], ignoreChanges: ["launchTemplate.version"] });
+            return {
+                member: member.name,
+                autoScalingGroupName: group.name,
+                launchTemplateId: template.id,
+                latestLaunchTemplateVersion: template.latestVersion,
+            };
+        });
+
+        this.endpoints = pulumi.output(args.members.map((m) => `https://${m.ip}:${etcdPorts.client}`));
+        this.registerOutputs({ endpoints: this.endpoints });
+    }
+}
+
+/** Everything a member receives besides user data: its PKI, etcd's configuration and unit, snapshots, restore. */
+function memberFiles(args: EtcdClusterArgs, member: EtcdMemberPlan, peers: { name: string; ip: string }[]): NodeFile[] {
+    const snapshotScript = pulumi.all([args.assetsBucketName, args.kmsKeyArn]).apply(([bucket, kmsKeyArn]) => renderEtcdSnapshotScript({
+        member: member.name, bucket, region: args.region, kmsKeyArn, prefix: etcdBackupPrefix,
+    }));
+    return [
+        ...args.memberPkiFiles(member.index),
+        {
+            path: etcdPaths.environment,
+            mode: "0600",
+            content: renderEtcdEnvironment({
+                clusterName: args.clusterName,
+                member: { name: member.name, ip: member.ip },
+                members: peers,
+                quotaBackendBytes: etcdQuotaBytes(args.volumeSizeGiB),
+            }),
+        },
+        { path: etcdPaths.unit, mode: "0600", content: renderEtcdUnit() },
+        { path: etcdPaths.snapshotScript, mode: "0700", content: snapshotScript },
+        { path: etcdPaths.snapshotService, mode: "0644", content: renderEtcdSnapshotService() },
+        { path: etcdPaths.snapshotTimer, mode: "0644", content: renderEtcdSnapshotTimer(args.snapshotIntervalMinutes) },
+        { path: etcdPaths.restoreScript, mode: "0700", content: renderEtcdRestoreScript(args.region) },
+    ];
+}
+
+/**
+ * What an etcd node may do in EC2: find its ENI and volume (Describe* supports no resource-level
+ * permissions, hence "*"), and attach only etcd member ENIs and volumes of this cluster to only this
+ * cluster's etcd instances.
+ */
+export function etcdNodeStatements(clusterName: string, ec2ArnPrefix: string): PolicyStatement[] {
+    const attach = ["ec2:AttachNetworkInterface", "ec2:AttachVolume"];
+    const ofCluster = { "aws:ResourceTag/kaws:cluster": clusterName };
+    return [
+        { Sid: "FindMemberEniAndVolume", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes"], Resource: "*" },
+        {
+            Sid: "AttachMemberEniAndVolume",
+            Effect: "Allow",
+            Action: attach,
+            Resource: [`${ec2ArnPrefix}:network-interface/*`, `${ec2ArnPrefix}:volume/*`],
+            Condition: { StringEquals: ofCluster, StringLike: { [`aws:ResourceTag/${etcdMemberTag}`]: "etcd-*" } },
+        },
+        {
+            Sid: "AttachToEtcdInstances",
+            Effect: "Allow",
+            Action: attach,
+            Resource: `${ec2ArnPrefix}:instance/*`,
+            Condition: { StringEquals: ofCluster, StringLike: { "aws:ResourceTag/kaws:role": "etcd-*" } },
+        },
+    ];
+}
