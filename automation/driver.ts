@@ -1,0 +1,415 @@
+import * as fs from "fs";
+import { CancelledError } from "./wait";
+
+/** A stack output as the Automation API returns it (secrets in plaintext, flagged). */
+export interface StackOutput {
+    readonly value: unknown;
+    readonly secret: boolean;
+}
+export type StackOutputs = Record<string, StackOutput>;
+/** Resource operation counts of one operation: create, update, delete, replace, same... */
+export type ChangeCounts = Record<string, number>;
+
+export interface OperationOptions {
+    /** Streamed engine output. */
+    readonly onOutput: (text: string) => void;
+    readonly signal: AbortSignal;
+}
+
+export interface DestroyOptions extends OperationOptions {
+    /** The cluster is unreachable: let the kubernetes provider drop its objects from state. */
+    readonly dropUnreachable?: boolean;
+}
+
+/** One Pulumi stack, as the driver sees it. The real one wraps @pulumi/pulumi/automation (stacks.ts). */
+export interface StackHandle {
+    /** "<project>/<stack>", for messages. */
+    readonly name: string;
+    preview(options: OperationOptions): Promise<ChangeCounts>;
+    up(options: OperationOptions): Promise<{ changes: ChangeCounts; outputs: StackOutputs }>;
+    destroy(options: DestroyOptions): Promise<ChangeCounts>;
+    outputs(): Promise<StackOutputs>;
+    setConfig(values: Record<string, { value: string; secret: boolean }>): Promise<void>;
+}
+
+/** The seam: opens the two stacks of an environment. Tests pass a recorded fake. */
+export interface StackFactory {
+    infra(env: string): Promise<StackHandle>;
+    addons(env: string): Promise<StackHandle>;
+}
+
+/** Another update holds the stack's lock (Pulumi's ConcurrentUpdateError). */
+export class StackLockedError extends Error {
+    constructor(stack: string) {
+        super(`stack ${stack} is locked by another update; wait for it to finish (or, if it died, run \`pulumi cancel\` after checking)`);
+        this.name = "StackLockedError";
+    }
+}
+
+export class ClusterUnreachableError extends Error {
+    constructor(reason: string) {
+        super(`the cluster API is unreachable (${reason})`);
+        this.name = "ClusterUnreachableError";
+    }
+}
+
+/** A stage failed; the run stopped there. */
+export class StageFailedError extends Error {
+    constructor(readonly stage: string, readonly cause: unknown) {
+        super(`${stage} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+        this.name = "StageFailedError";
+    }
+}
+
+/** destroy finished, but AWS still holds resources tagged for the cluster. */
+export class LeftoversError extends Error {
+    constructor(readonly leftovers: string[]) {
+        super(`${leftovers.length} AWS resource(s) still tagged for the cluster; delete them or re-run destroy`);
+        this.name = "LeftoversError";
+    }
+}
+
+export interface ApiWaitRequest {
+    readonly endpoint: string;
+    readonly caPem: string;
+    readonly clientCertPem?: string;
+    readonly clientKeyPem?: string;
+    readonly signal: AbortSignal;
+    readonly onProgress: (attempt: number, elapsedMs: number, reason: string) => void;
+}
+
+/** Removes what Kubernetes created in AWS (load balancers, volumes) and waits for AWS to finish. */
+export interface ClusterJanitor {
+    /** Throws ClusterUnreachableError when the API cannot be reached. */
+    removeCloudResources(kubeconfig: string, signal: AbortSignal, progress: (message: string) => void): Promise<{ services: number; claims: number }>;
+}
+
+/** Lists AWS resources still tagged kubernetes.io/cluster/<name>. */
+export interface LeftoverFinder {
+    leftovers(clusterName: string, region: string, signal: AbortSignal): Promise<string[]>;
+}
+
+export interface DriverDeps {
+    readonly stacks: StackFactory;
+    readonly stdout: (text: string) => void;
+    readonly stderr: (text: string) => void;
+    readonly signal: AbortSignal;
+    readonly waitForApi: (request: ApiWaitRequest) => Promise<{ attempts: number; elapsedMs: number }>;
+    readonly janitor: ClusterJanitor;
+    readonly sweeper: LeftoverFinder;
+    readonly now?: () => number;
+}
+
+/** Infra outputs the add-ons stack receives as config (secret ones stay secret). */
+export const addonsInputs = {
+    plain: ["clusterName", "region", "kubernetesVersion", "podCidr", "serviceCidr", "clusterDomain", "vpcCidr", "apiEndpoint", "kmsKeyArn", "bootstrapTokenId", "clusterAutoscaler"],
+    secret: ["kubeconfig", "bootstrapTokenSecret", "weavePassword"],
+} as const;
+
+/** The add-ons stack's config from the infra stack's outputs; names every missing output. */
+export function addonsConfigFrom(outputs: StackOutputs): Record<string, { value: string; secret: boolean }> {
+    const missing = [...addonsInputs.plain, ...addonsInputs.secret].filter((key) => outputs[key] === undefined || outputs[key].value === undefined || outputs[key].value === null);
+    if (missing.length > 0) {
+        throw new Error(`the infra stack has no output ${missing.join(", ")}; the add-ons stage needs every one of: ${[...addonsInputs.plain, ...addonsInputs.secret].join(", ")}`);
+    }
+    const config: Record<string, { value: string; secret: boolean }> = {};
+    for (const key of addonsInputs.plain) config[`kaws-addons:${key}`] = { value: String(outputs[key].value), secret: false };
+    for (const key of addonsInputs.secret) config[`kaws-addons:${key}`] = { value: String(outputs[key].value), secret: true };
+    return config;
+}
+
+export const redacted = "[secret]";
+
+/** Replaces every known secret value (and every long line of a multi-line one) in text written out. */
+export class Redactor {
+    private readonly secrets = new Set<string>();
+
+    addOutputs(outputs: StackOutputs): void {
+        for (const output of Object.values(outputs)) {
+            if (!output.secret) continue;
+            const text = typeof output.value === "string" ? output.value : JSON.stringify(output.value);
+            this.add(text);
+        }
+    }
+
+    add(text: string): void {
+        if (text.length >= 6) this.secrets.add(text);
+        for (const line of text.split("\n")) {
+            const trimmed = line.trim();
+            if (trimmed.length >= 16) this.secrets.add(trimmed);
+            const value = /:\s*(\S{16,})$/.exec(trimmed)?.[1];
+            if (value) this.secrets.add(value);
+        }
+    }
+
+    apply(text: string): string {
+        let result = text;
+        for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) result = result.split(secret).join(redacted);
+        return result;
+    }
+}
+
+interface StageRow {
+    readonly stage: string;
+    readonly result: "ok" | "failed" | "skipped" | "cancelled";
+    readonly detail: string;
+    readonly seconds: number;
+}
+
+export function formatChanges(changes: ChangeCounts): string {
+    const order = ["create", "update", "replace", "delete", "same"];
+    const keys = Object.keys(changes).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+    const parts = keys.filter((k) => changes[k] > 0).map((k) => `${k} ${changes[k]}`);
+    return parts.length > 0 ? parts.join(", ") : "no changes";
+}
+
+/** One run of the driver: stage headers, streamed output through the redactor, a summary table. */
+class Run {
+    readonly redactor = new Redactor();
+    private readonly rows: StageRow[] = [];
+    private readonly now: () => number;
+
+    constructor(private readonly deps: DriverDeps, private readonly title: string) {
+        this.now = deps.now ?? Date.now;
+    }
+
+    out(text: string): void {
+        this.deps.stdout(this.redactor.apply(text));
+    }
+
+    err(text: string): void {
+        this.deps.stderr(this.redactor.apply(text));
+    }
+
+    get operation(): OperationOptions {
+        return { onOutput: (text) => this.out(text), signal: this.deps.signal };
+    }
+
+    skip(stage: string, why: string): void {
+        this.out(`\n== ${stage}: skipped (${why})\n`);
+        this.rows.push({ stage, result: "skipped", detail: why, seconds: 0 });
+    }
+
+    /** Runs one stage: header, body, its summary line; a failure is recorded and rethrown as StageFailedError. */
+    async stage<T>(stage: string, body: () => Promise<{ value: T; detail: string }>): Promise<T> {
+        const started = this.now();
+        this.out(`\n== ${stage} ==\n`);
+        try {
+            if (this.deps.signal.aborted) throw new CancelledError(stage);
+            const { value, detail } = await body();
+            const seconds = (this.now() - started) / 1000;
+            this.out(`-- ${stage}: ${detail} (${seconds.toFixed(1)} s)\n`);
+            this.rows.push({ stage, result: "ok", detail, seconds });
+            return value;
+        } catch (err) {
+            const seconds = (this.now() - started) / 1000;
+            const cancelled = this.deps.signal.aborted || err instanceof CancelledError;
+            const cause = cancelled && !(err instanceof CancelledError) ? new CancelledError(stage) : err;
+            const message = firstLine(cause);
+            this.rows.push({ stage, result: cancelled ? "cancelled" : "failed", detail: message, seconds });
+            this.err(`-- ${stage}: ${cancelled ? "cancelled" : "FAILED"}: ${message} (${seconds.toFixed(1)} s)\n`);
+            throw new StageFailedError(stage, cause);
+        }
+    }
+
+    summary(): void {
+        const width = Math.max(5, ...this.rows.map((r) => r.stage.length));
+        const lines = [
+            `\n== ${this.title}: summary ==`,
+            `${"stage".padEnd(width)}  ${"result".padEnd(9)}  ${"time".padStart(8)}  details`,
+            ...this.rows.map((r) => `${r.stage.padEnd(width)}  ${r.result.padEnd(9)}  ${`${r.seconds.toFixed(1)} s`.padStart(8)}  ${r.detail}`),
+        ];
+        this.out(lines.join("\n") + "\n");
+    }
+}
+
+function firstLine(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    const lines = message.split("\n").map((l) => l.trim()).filter(Boolean);
+    const meaningful = lines.find((l) => /error|fail|denied|locked|cancel/i.test(l)) ?? lines[0] ?? "unknown error";
+    return meaningful.length > 300 ? `${meaningful.slice(0, 300)}...` : meaningful;
+}
+
+async function runStages(run: Run, body: () => Promise<void>): Promise<void> {
+    try {
+        await body();
+    } finally {
+        run.summary();
+    }
+}
+
+interface Kubeconfig {
+    readonly server: string;
+    readonly caPem: string;
+    readonly clientCertPem?: string;
+    readonly clientKeyPem?: string;
+}
+
+/** Server, CA and client credentials of the first cluster/user of a kubeconfig (data fields, base64). */
+export function parseKubeconfig(text: string): Kubeconfig {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const doc = require("yaml").parse(text);
+    const cluster = doc?.clusters?.[0]?.cluster;
+    const user = doc?.users?.[0]?.user ?? {};
+    if (!cluster?.server || !cluster["certificate-authority-data"]) throw new Error("the kubeconfig output has no cluster server and certificate-authority-data");
+    const decode = (value?: string) => (value ? Buffer.from(value, "base64").toString("utf8") : undefined);
+    return {
+        server: cluster.server,
+        caPem: decode(cluster["certificate-authority-data"])!,
+        clientCertPem: decode(user["client-certificate-data"]),
+        clientKeyPem: decode(user["client-key-data"]),
+    };
+}
+
+async function waitStage(run: Run, deps: DriverDeps, outputs: StackOutputs): Promise<void> {
+    await run.stage("wait for API", async () => {
+        const kubeconfig = parseKubeconfig(String(outputs.kubeconfig?.value ?? ""));
+        const caPem = typeof outputs.clusterCaCertificate?.value === "string" ? outputs.clusterCaCertificate.value : kubeconfig.caPem;
+        const endpoint = typeof outputs.apiEndpoint?.value === "string" ? outputs.apiEndpoint.value : kubeconfig.server;
+        run.out(`waiting for ${endpoint}/readyz (certificate checked against the cluster CA)\n`);
+        const result = await deps.waitForApi({
+            endpoint, caPem, clientCertPem: kubeconfig.clientCertPem, clientKeyPem: kubeconfig.clientKeyPem, signal: deps.signal,
+            onProgress: (attempt, elapsedMs, reason) => run.out(`  not ready yet (attempt ${attempt}, ${Math.round(elapsedMs / 1000)} s): ${reason}\n`),
+        });
+        return { value: undefined, detail: `ready after ${result.attempts} attempt(s)` };
+    });
+}
+
+/** `kaws preview <env>`: infra preview, then add-ons preview (when the infra stack has outputs to feed it). */
+export async function preview(env: string, deps: DriverDeps): Promise<void> {
+    const run = new Run(deps, `preview ${env}`);
+    await runStages(run, async () => {
+        const infra = await deps.stacks.infra(env);
+        const outputs = await infra.outputs();
+        run.redactor.addOutputs(outputs);
+        await run.stage(`infra preview (${infra.name})`, async () => {
+            const changes = await infra.preview(run.operation);
+            return { value: undefined, detail: formatChanges(changes) };
+        });
+        if (Object.keys(outputs).length === 0) {
+            run.skip("add-ons preview", "the infra stack has not been deployed yet; its outputs feed the add-ons");
+            return;
+        }
+        const addons = await deps.stacks.addons(env);
+        await run.stage(`add-ons preview (${addons.name})`, async () => {
+            await addons.setConfig(addonsConfigFrom(outputs));
+            const changes = await addons.preview(run.operation);
+            return { value: undefined, detail: formatChanges(changes) };
+        });
+    });
+}
+
+/** `kaws up <env>`: infra up → wait for /readyz → add-ons up. A failed stage stops the run. */
+export async function up(env: string, deps: DriverDeps): Promise<void> {
+    const run = new Run(deps, `up ${env}`);
+    await runStages(run, async () => {
+        const infra = await deps.stacks.infra(env);
+        run.redactor.addOutputs(await infra.outputs());
+        let outputs: StackOutputs = {};
+        try {
+            outputs = await run.stage(`infra up (${infra.name})`, async () => {
+                const result = await infra.up(run.operation);
+                run.redactor.addOutputs(result.outputs);
+                return { value: result.outputs, detail: formatChanges(result.changes) };
+            });
+        } catch (err) {
+            run.skip("wait for API", "infra failed");
+            run.skip("add-ons up", "infra failed");
+            throw err;
+        }
+        const config = addonsConfigFrom(outputs);
+        try {
+            await waitStage(run, deps, outputs);
+        } catch (err) {
+            run.skip("add-ons up", "the API is not ready");
+            throw err;
+        }
+        const addons = await deps.stacks.addons(env);
+        await run.stage(`add-ons up (${addons.name})`, async () => {
+            await addons.setConfig(config);
+            const result = await addons.up(run.operation);
+            return { value: undefined, detail: formatChanges(result.changes) };
+        });
+    });
+}
+
+/**
+ * `kaws destroy <env>`: remove LoadBalancer Services and PVCs (waiting until AWS has deleted what they
+ * created) → destroy add-ons → destroy infra → report AWS resources still tagged for the cluster. An
+ * unreachable cluster skips the clean-up and lets the add-ons stack drop its objects from state.
+ */
+export async function destroy(env: string, deps: DriverDeps): Promise<void> {
+    const run = new Run(deps, `destroy ${env}`);
+    await runStages(run, async () => {
+        const infra = await deps.stacks.infra(env);
+        const outputs = await infra.outputs();
+        run.redactor.addOutputs(outputs);
+        const kubeconfig = outputs.kubeconfig?.value;
+        let dropUnreachable = false;
+        if (typeof kubeconfig !== "string") {
+            run.skip("remove load balancers and volumes", "the infra stack has no kubeconfig output");
+            dropUnreachable = true;
+        } else {
+            await run.stage("remove load balancers and volumes", async () => {
+                try {
+                    const removed = await deps.janitor.removeCloudResources(kubeconfig, deps.signal, (message) => run.out(`  ${message}\n`));
+                    return { value: undefined, detail: `${removed.services} LoadBalancer Service(s), ${removed.claims} PVC(s) removed` };
+                } catch (err) {
+                    if (!(err instanceof ClusterUnreachableError)) throw err;
+                    dropUnreachable = true;
+                    run.out(`${err.message}: skipping the clean-up; load balancers or volumes Kubernetes created may be left (the sweep below lists them), and the add-ons stack drops its objects from state\n`);
+                    return { value: undefined, detail: "cluster unreachable: skipped" };
+                }
+            });
+        }
+        const addons = await deps.stacks.addons(env);
+        await run.stage(`add-ons destroy (${addons.name})`, async () => {
+            const changes = await addons.destroy({ ...run.operation, dropUnreachable });
+            return { value: undefined, detail: formatChanges(changes) };
+        });
+        await run.stage(`infra destroy (${infra.name})`, async () => {
+            const changes = await infra.destroy(run.operation);
+            return { value: undefined, detail: formatChanges(changes) };
+        });
+        const clusterName = outputs.clusterName?.value;
+        const region = outputs.region?.value;
+        if (typeof clusterName !== "string" || typeof region !== "string") {
+            run.skip("sweep", "the infra stack had no clusterName/region outputs");
+            return;
+        }
+        await run.stage("sweep", async () => {
+            const leftovers = await deps.sweeper.leftovers(clusterName, region, deps.signal);
+            for (const arn of leftovers) run.out(`  still tagged kubernetes.io/cluster/${clusterName}: ${arn}\n`);
+            if (leftovers.length > 0) throw new LeftoversError(leftovers);
+            return { value: undefined, detail: `nothing tagged kubernetes.io/cluster/${clusterName} is left` };
+        });
+    });
+}
+
+/** `kaws outputs <env>`: the infra stack's outputs, secrets redacted unless asked for. */
+export async function printOutputs(env: string, deps: DriverDeps, showSecrets: boolean): Promise<void> {
+    const infra = await deps.stacks.infra(env);
+    const outputs = await infra.outputs();
+    const keys = Object.keys(outputs).sort();
+    if (keys.length === 0) {
+        deps.stdout(`${infra.name} has no outputs (not deployed yet?)\n`);
+        return;
+    }
+    const width = Math.max(...keys.map((k) => k.length));
+    for (const key of keys) {
+        const { value, secret } = outputs[key];
+        const shown = secret && !showSecrets ? redacted : typeof value === "string" ? value : JSON.stringify(value);
+        deps.stdout(`${key.padEnd(width)}  ${shown.includes("\n") ? `|\n${shown.replace(/^/gm, "    ")}` : shown}\n`);
+    }
+}
+
+/** `kaws kubeconfig <env>`: writes the admin kubeconfig to `file`, readable by its owner only. */
+export async function writeKubeconfig(env: string, deps: DriverDeps, file: string): Promise<void> {
+    const infra = await deps.stacks.infra(env);
+    const kubeconfig = (await infra.outputs()).kubeconfig?.value;
+    if (typeof kubeconfig !== "string") throw new Error(`${infra.name} has no kubeconfig output (not deployed yet?)`);
+    fs.rmSync(file, { force: true });
+    fs.writeFileSync(file, kubeconfig, { mode: 0o600, flag: "wx" });
+    fs.chmodSync(file, 0o600);
+    deps.stdout(`wrote the admin kubeconfig of ${infra.name} to ${file} (mode 0600)\n`);
+}

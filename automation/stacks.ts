@@ -1,0 +1,50 @@
+import * as path from "path";
+import * as auto from "@pulumi/pulumi/automation";
+import { ChangeCounts, StackFactory, StackHandle, StackLockedError, StackOutputs } from "./driver";
+
+function counts(map: auto.OpMap | undefined): ChangeCounts {
+    return Object.fromEntries(Object.entries(map ?? {}).map(([op, n]) => [op, Number(n)]));
+}
+
+async function locked<T>(name: string, operation: () => Promise<T>): Promise<T> {
+    try {
+        return await operation();
+    } catch (err) {
+        if (err instanceof auto.ConcurrentUpdateError) throw new StackLockedError(name);
+        throw err;
+    }
+}
+
+/** Wraps an Automation API stack in the driver's StackHandle. */
+export function handleFor(stack: auto.Stack, project: string): StackHandle {
+    const name = `${project}/${stack.name}`;
+    const workspace = stack.workspace as auto.LocalWorkspace;
+    return {
+        name,
+        preview: (o) => locked(name, async () => counts((await stack.preview({ onOutput: o.onOutput, signal: o.signal, color: "auto" })).changeSummary)),
+        up: (o) => locked(name, async () => {
+            const result = await stack.up({ onOutput: o.onOutput, signal: o.signal, color: "auto" });
+            return { changes: counts(result.summary.resourceChanges), outputs: result.outputs as StackOutputs };
+        }),
+        destroy: (o) => locked(name, async () => {
+            // The kubernetes provider reads this when it is configured, including from the state during destroy.
+            if (o.dropUnreachable) workspace.envVars = { ...workspace.envVars, PULUMI_K8S_DELETE_UNREACHABLE: "true" };
+            return counts((await stack.destroy({ onOutput: o.onOutput, signal: o.signal, color: "auto" })).summary.resourceChanges);
+        }),
+        outputs: async () => (await stack.outputs()) as StackOutputs,
+        setConfig: (values) => stack.setAllConfig(values),
+    };
+}
+
+/**
+ * The real stacks: the infra program at the repository root (so Pulumi.<env>.yaml applies) and the
+ * add-ons program in automation/addons, both selected (or created) as stack <env>.
+ */
+export function pulumiStacks(root: string): StackFactory {
+    const open = async (workDir: string, project: string, env: string) =>
+        handleFor(await auto.LocalWorkspace.createOrSelectStack({ stackName: env, workDir }), project);
+    return {
+        infra: (env) => open(root, "kaws", env),
+        addons: (env) => open(path.join(root, "automation", "addons"), "kaws-addons", env),
+    };
+}
