@@ -1,39 +1,185 @@
 import * as path from "path";
+import * as readline from "readline";
 import { Command, CommanderError } from "commander";
 import { renderEnvironment } from "./render";
+import { listEnvironments, loadStackConfig } from "./stackConfig";
+import {
+    ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, StackFactory, StackLockedError, StageFailedError,
+    destroy, preview, printOutputs, up, writeKubeconfig,
+} from "./driver";
+import { ApiNotReadyError, CancelledError, waitForApiReady } from "./wait";
 
-/** Exit codes: 0 success, 1 the operation failed, 2 bad usage (unknown command, environment or flag). */
-export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
+/** Exit codes (README "Exit codes"). */
+export const exitCodes = {
+    /** Success. */
+    ok: 0,
+    /** The operation or one of its stages failed (its error is printed). */
+    failed: 1,
+    /** Bad usage: unknown command, environment or flag; destroy without --yes and no terminal. */
+    usage: 2,
+    /** A stack is locked by another update (Pulumi ConcurrentUpdateError). */
+    locked: 3,
+    /** up: the API server did not answer /readyz in time. */
+    apiNotReady: 4,
+    /** destroy finished, but AWS resources tagged for the cluster remain (listed). */
+    leftovers: 5,
+    /** Interrupted (Ctrl-C); the running operation was cancelled cleanly. */
+    cancelled: 130,
+} as const;
 
 export interface CliIo {
     readonly stdout: (text: string) => void;
     readonly stderr: (text: string) => void;
 }
 
+/** What the driver commands need from the outside world; tests replace any of it. */
+export interface CliDeps {
+    readonly stacks: StackFactory;
+    readonly waitForApi: DriverDeps["waitForApi"];
+    readonly janitor: ClusterJanitor;
+    readonly sweeper: LeftoverFinder;
+    /** Checks run first by `up` (credentials, zones); returns problems, empty when fine. */
+    readonly preflight: (region: string, azCount: number, signal: AbortSignal) => Promise<{ account: string; problems: string[] }>;
+    readonly signal: AbortSignal;
+    readonly stdinIsTTY: boolean;
+    readonly prompt: (question: string) => Promise<string>;
+}
+
+/** How long `up` waits for the API after the infra stage, and how often it asks. */
+export const apiWait = { timeoutMs: 20 * 60_000, intervalMs: 10_000 };
+
+class UsageError extends Error {
+    constructor(message: string, readonly command: Command) {
+        super(message);
+    }
+}
+
 const repoRoot = path.resolve(__dirname, "..");
 
-export function buildCli(io: CliIo, root = repoRoot): Command {
+function defaultDeps(root: string, signal: AbortSignal): CliDeps {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    return {
+        stacks: require("./stacks").pulumiStacks(root),
+        waitForApi: (request) => waitForApiReady({ ...request, ...apiWait }),
+        janitor: require("./kube").kubernetesJanitor(),
+        sweeper: require("./aws").awsSweeper(),
+        preflight: (region, azCount, s) => require("./aws").preflight(region, azCount, s),
+        signal,
+        stdinIsTTY: Boolean(process.stdin.isTTY),
+        prompt: (question) => new Promise((resolve) => {
+            const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+            rl.question(question, (answer) => { rl.close(); resolve(answer); });
+        }),
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps): Command {
     const program = new Command("kaws")
-        .description("Build and run self-managed Kubernetes clusters on AWS, one Pulumi stack per environment.")
+        .description("Build and run self-managed Kubernetes clusters on AWS, one Pulumi stack per environment.\n"
+            + "Each environment has two stacks: the infra program at the repository root (Pulumi.<env>.yaml) and the add-ons program in automation/addons.")
         .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
         .exitOverride()
-        .showHelpAfterError();
+        .showHelpAfterError()
+        .addHelpText("after", "\nExit codes: 0 ok, 1 failed, 2 usage, 3 stack locked, 4 API not ready, 5 leftovers after destroy, 130 interrupted.\n"
+            + "Secrets are never printed (except `kaws outputs <env> --show-secrets`).");
+
+    const environment = (command: Command, env: string): string => {
+        const environments = listEnvironments(root);
+        if (!environments.includes(env)) throw new UsageError(`unknown environment "${env}"; accepted: ${environments.join(" | ")}`, command);
+        return env;
+    };
+    const driver = (): DriverDeps => {
+        const d = deps ? deps() : defaultDeps(root, new AbortController().signal);
+        return { stacks: d.stacks, stdout: io.stdout, stderr: io.stderr, signal: d.signal, waitForApi: d.waitForApi, janitor: d.janitor, sweeper: d.sweeper };
+    };
+    const envArgument = "environment: a stack with a committed Pulumi.<env>.yaml";
 
     program.command("render")
-        .description("Evaluate the program offline (no AWS credentials, no Pulumi CLI) and write everything nodes receive, plus plan.json")
-        .argument("<env>", "environment: a stack with a committed Pulumi.<env>.yaml")
+        .description("Evaluate the program offline (no AWS credentials, no Pulumi CLI) and write everything nodes receive, the add-on objects, plus plan.json")
+        .argument("<env>", envArgument)
         .option("--out <dir>", "output folder (default: out/<env>)")
-        .action(async (env: string, opts: { out?: string }) => {
+        .action(async (env: string, opts: { out?: string }, command: Command) => {
+            environment(command, env);
             const started = Date.now();
             const result = await renderEnvironment(root, env, path.resolve(opts.out ?? path.join("out", env)));
             io.stdout(`rendered ${env}: ${result.resourceCount} resources, ${result.files.length} files in ${result.outDir} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
         });
+
+    program.command("preview")
+        .description("Preview the infra stack, then the add-ons stack (fed by the infra stack's current outputs); one summary of changes per stack")
+        .argument("<env>", envArgument)
+        .action(async (env: string, _opts: unknown, command: Command) => {
+            await preview(environment(command, env), driver());
+        });
+
+    program.command("up")
+        .description("Preflight (credentials, zones) → infra stack up → wait for the API's /readyz (checked against the cluster CA) → add-ons stack up")
+        .argument("<env>", envArgument)
+        .option("--skip-preflight", "do not check AWS credentials and zones first")
+        .action(async (env: string, opts: { skipPreflight?: boolean }, command: Command) => {
+            environment(command, env);
+            const d = driver();
+            if (!opts.skipPreflight) {
+                const config = loadStackConfig(root, env);
+                const result = await (deps ? deps() : defaultDeps(root, d.signal)).preflight(config["aws:region"], Number(config["kaws:azCount"] ?? 3), d.signal);
+                io.stdout(`preflight: AWS account ${result.account}, region ${config["aws:region"]}\n`);
+                if (result.problems.length > 0) throw new Error(`preflight: ${result.problems.join("; ")}`);
+            }
+            await up(env, d);
+        });
+
+    program.command("destroy")
+        .description("Delete LoadBalancer Services and PVCs (waiting for AWS), destroy the add-ons stack, then the infra stack, then list anything still tagged for the cluster. Works with an unreachable cluster.")
+        .argument("<env>", envArgument)
+        .option("--yes", "do not ask for confirmation (required when stdin is not a terminal)")
+        .action(async (env: string, opts: { yes?: boolean }, command: Command) => {
+            environment(command, env);
+            const d = deps ? deps() : undefined;
+            if (!opts.yes) {
+                const interactive = d ? d.stdinIsTTY : Boolean(process.stdin.isTTY);
+                if (!interactive) throw new UsageError("destroy deletes the whole cluster; pass --yes to confirm when stdin is not a terminal", command);
+                const ask = d ? d.prompt : defaultDeps(root, new AbortController().signal).prompt;
+                const answer = await ask(`This destroys environment "${env}" (both stacks, every volume and load balancer). Type "${env}" to confirm: `);
+                if (answer.trim() !== env) throw new Error("destroy not confirmed; nothing was changed");
+            }
+            await destroy(env, driver());
+        });
+
+    program.command("kubeconfig")
+        .description("Write the admin kubeconfig from the infra stack's outputs to a file readable only by you (mode 0600)")
+        .argument("<env>", envArgument)
+        .option("--out <file>", "where to write it (default: kubeconfig-<env> in the current folder)")
+        .action(async (env: string, opts: { out?: string }, command: Command) => {
+            environment(command, env);
+            await writeKubeconfig(env, driver(), path.resolve(opts.out ?? `kubeconfig-${env}`));
+        });
+
+    program.command("outputs")
+        .description("Print the infra stack's outputs; secret ones are shown as [secret]")
+        .argument("<env>", envArgument)
+        .option("--show-secrets", "print secret outputs in clear text")
+        .action(async (env: string, opts: { showSecrets?: boolean }, command: Command) => {
+            environment(command, env);
+            await printOutputs(env, driver(), Boolean(opts.showSecrets));
+        });
     return program;
 }
 
+/** The exit code for an error a command ended with. */
+export function exitCodeFor(err: unknown): number {
+    const cause = err instanceof StageFailedError ? err.cause : err;
+    if (cause instanceof UsageError) return exitCodes.usage;
+    if (cause instanceof StackLockedError) return exitCodes.locked;
+    if (cause instanceof ApiNotReadyError) return exitCodes.apiNotReady;
+    if (cause instanceof LeftoversError) return exitCodes.leftovers;
+    if (cause instanceof CancelledError) return exitCodes.cancelled;
+    return exitCodes.failed;
+}
+
 /** Runs the CLI and returns its exit code; errors are reported on one line, never with a stack trace. */
-export async function runCli(argv: string[], io: CliIo, root = repoRoot): Promise<number> {
-    const program = buildCli(io, root);
+export async function runCli(argv: string[], io: CliIo, root = repoRoot, deps?: () => CliDeps): Promise<number> {
+    const program = buildCli(io, root, deps);
     try {
         await program.parseAsync(argv, { from: "user" });
         return exitCodes.ok;
@@ -41,13 +187,32 @@ export async function runCli(argv: string[], io: CliIo, root = repoRoot): Promis
         if (err instanceof CommanderError) {
             return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
         }
-        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof UsageError) {
+            io.stderr(`kaws: ${err.message}\n`);
+            io.stderr(err.command.helpInformation());
+            return exitCodes.usage;
+        }
+        const code = exitCodeFor(err);
+        // A failed stage has already printed its (redacted) error and the summary table.
+        const message = err instanceof StageFailedError ? `stopped: ${err.stage} ${code === exitCodes.cancelled ? "was cancelled" : "failed"}` : err instanceof Error ? err.message : String(err);
         io.stderr(`kaws: ${message}\n`);
-        return /^unknown environment/.test(message) ? exitCodes.usage : exitCodes.failed;
+        return code;
     }
 }
 
+/** The process entry point: Ctrl-C cancels the running operation (a second one exits at once). */
+export function main(argv: string[]): void {
+    const controller = new AbortController();
+    process.on("SIGINT", () => {
+        if (controller.signal.aborted) process.exit(exitCodes.cancelled);
+        process.stderr.write("\nkaws: cancelling the running operation (Ctrl-C again to exit at once)...\n");
+        controller.abort();
+    });
+    const io = { stdout: (t: string) => { process.stdout.write(t); }, stderr: (t: string) => { process.stderr.write(t); } };
+    const deps = defaultDeps(repoRoot, controller.signal);
+    runCli(argv, io, repoRoot, () => deps).then((code) => process.exit(code));
+}
+
 if (require.main === module) {
-    runCli(process.argv.slice(2), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) })
-        .then((code) => process.exit(code));
+    main(process.argv.slice(2));
 }
