@@ -4,6 +4,10 @@ import { evaluateStack, Evaluation } from "./offline";
 import { loadStackConfig } from "./stackConfig";
 import { manifestName } from "../components/render/nodeFiles";
 
+// Secret inputs are recorded in Pulumi's secret envelope; a rendered file holds the value itself.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { unwrapRpcSecret } = require("@pulumi/pulumi/runtime/rpc");
+
 export const redacted = "[secret]";
 
 export interface Plan {
@@ -53,7 +57,7 @@ export function nodeFilesOf(evaluation: Evaluation): RenderedFile[] {
             const relative = o.inputs.key.slice("nodes/".length);
             const mode = modes.get(relative);
             if (mode === undefined) throw new Error(`${o.inputs.key} is missing from its role's ${manifestName}`);
-            return { path: relative, content: String(o.inputs.content), mode };
+            return { path: relative, content: String(unwrapRpcSecret(o.inputs.content)), mode };
         });
     for (const template of evaluation.resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.inputs.tags?.["kaws:role"])) {
         files.push({
