@@ -1,0 +1,73 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import {
+    kubeletConfiguration, nodeLabelsFlag, renderBootstrapKubeconfig, renderCredentialProviderConfig, renderKubeletConfiguration, renderKubeletService,
+} from "../../components/render/kubelet";
+import { validateComponentConfig } from "../kubeletSchema";
+import { toolAvailable } from "../tools";
+
+const spec = { clusterDnsIp: "10.96.0.10", clusterDomain: "cluster.local", registerWithTaints: [{ key: "kaws.io/system", value: "true", effect: "NoSchedule" as const }, { key: "dedicated", effect: "NoExecute" as const }] };
+const ca = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n";
+
+describe("render/kubelet", () => {
+    it("renders a KubeletConfiguration that passes the v1beta1 schema (fields kaws sets, no unknown field)", () => {
+        const rendered = parse(renderKubeletConfiguration(spec));
+        expect(validateComponentConfig("kubelet", rendered)).to.deep.equal([]);
+    });
+
+    it("the schema rejects a misspelt field and a wrong type, so the check above can fail", () => {
+        const wrong = { ...kubeletConfiguration(spec), serverTlsBootstrap: true, readOnlyPort: "0" };
+        const errors = validateComponentConfig("kubelet", wrong);
+        expect(errors.join("\n")).to.match(/additionalProperty.*serverTlsBootstrap/).and.to.match(/readOnlyPort: must be integer/);
+    });
+
+    it("registers the configured taints (value optional) and points cluster DNS at the given IP", () => {
+        const config = kubeletConfiguration(spec) as any;
+        expect(config.registerWithTaints).to.deep.equal([{ key: "kaws.io/system", value: "true", effect: "NoSchedule" }, { key: "dedicated", effect: "NoExecute" }]);
+        expect(config.clusterDNS).to.deep.equal(["10.96.0.10"]);
+    });
+
+    it("node labels: passes labels a kubelet may set, refuses node-role.kubernetes.io/* and other reserved prefixes by name", () => {
+        expect(nodeLabelsFlag({ "kaws.io/pool": "general", team: "a" })).to.equal("kaws.io/pool=general,team=a");
+        expect(() => nodeLabelsFlag({ "node-role.kubernetes.io/worker": "" })).to.throw(/node-role\.kubernetes\.io\/worker: kubelets cannot set kubernetes\.io\/ or k8s\.io\/ labels/);
+        expect(() => nodeLabelsFlag({ "bad key!": "x" })).to.throw(/not a valid Kubernetes label/);
+    });
+
+    it("the kubelet unit runs the external cloud provider with TLS bootstrapping and no hostname override", () => {
+        const unit = renderKubeletService({ nodeLabels: { "kaws.io/pool": "general" } });
+        expect(unit).to.include("--cloud-provider=external").and.include("--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf")
+            .and.include("--node-labels=kaws.io/pool=general").and.not.include("--hostname-override");
+    });
+
+    it("the bootstrap kubeconfig carries the token and the CA, and kubectl reads it", function () {
+        const text = renderBootstrapKubeconfig({ clusterName: "c1", server: "https://127.0.0.1:6443", caCertPem: ca, tokenId: "abcdef", tokenSecret: "0123456789abcdef" });
+        if (!toolAvailable("kubectl", this)) return;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-kubelet-"));
+        try {
+            fs.writeFileSync(path.join(dir, "config"), text, { mode: 0o600 });
+            const view = spawnSync("kubectl", ["config", "view", "--raw", "-o", "json", `--kubeconfig=${path.join(dir, "config")}`], { encoding: "utf8" });
+            expect(view.status, view.stderr).to.equal(0);
+            const config = JSON.parse(view.stdout);
+            expect(config.users[0].user.token).to.equal("abcdef.0123456789abcdef");
+            expect(config.clusters[0].cluster.server).to.equal("https://127.0.0.1:6443");
+            expect(Buffer.from(config.clusters[0].cluster["certificate-authority-data"], "base64").toString()).to.equal(ca);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("refuses a malformed bootstrap token or server", () => {
+        expect(() => renderBootstrapKubeconfig({ clusterName: "c1", server: "https://x:6443", caCertPem: ca, tokenId: "ABCDEF", tokenSecret: "0123456789abcdef" })).to.throw(/bootstrap token/);
+        expect(() => renderBootstrapKubeconfig({ clusterName: "c1", server: "http://x:6443", caCertPem: ca, tokenId: "abcdef", tokenSecret: "0123456789abcdef" })).to.throw(/https URL/);
+    });
+
+    it("the ECR credential provider config passes its schema and matches ECR registries only", () => {
+        const config = parse(renderCredentialProviderConfig());
+        expect(validateComponentConfig("credentialProvider", config)).to.deep.equal([]);
+        expect(config.providers[0].matchImages.every((m: string) => /\.dkr\.ecr(-fips)?\.\*\.amazonaws\.com/.test(m))).to.equal(true);
+    });
+});
