@@ -9,6 +9,9 @@ import { Encryption } from "./components/encryption";
 import { PrivateZone } from "./components/privateZone";
 import { EtcdCluster } from "./components/etcd";
 import { pinsFor } from "./components/versions";
+import { ControlPlane } from "./components/controlPlane";
+import { WorkerPool } from "./components/workerPool";
+import { clusterDnsIp } from "./components/render/addons/coredns";
 
 const cfg = readClusterConfig();
 
@@ -78,6 +81,59 @@ const etcd = new EtcdCluster(cfg.clusterName, {
     privateZoneId: privateZone.zoneId,
 }, { providers: [awsProvider] });
 
+const nodeTags = clusterTags(cfg.clusterName, cfg.environment);
+const privateSubnetIdList = network.privateSubnets.map((subnet) => subnet.id);
+
+new ControlPlane(cfg.clusterName, {
+    clusterName: cfg.clusterName,
+    region: cfg.region,
+    tags: nodeTags,
+    kubernetesVersion: cfg.kubernetes.version,
+    serviceCidr: cfg.kubernetes.serviceCidr,
+    clusterDomain: cfg.kubernetes.clusterDomain,
+    clusterDnsIp: clusterDnsIp(cfg.kubernetes.serviceCidr),
+    count: cfg.controlPlane.count,
+    instanceType: cfg.controlPlane.instanceType,
+    imageId: cfg.imageId,
+    vpcId: network.vpcId,
+    subnetIds: privateSubnetIdList,
+    securityGroupIds: [securityGroups.controlPlane.id],
+    targetGroupArn: api.targetGroup.arn,
+    etcdEndpoints: etcdMembers.map((member) => `https://${member.ip}:2379`),
+    kmsKeyArn: encryption.kmsKeyArn,
+    assetsBucketName: encryption.assetsBucketName,
+    assetsBucketArn: encryption.assetsBucketArn,
+    clusterCaCertPem: encryption.clusterCaCertPem,
+    pkiFiles: encryption.controlPlaneFiles,
+    controllerManagerCredentials: encryption.clientCredentials.controllerManager,
+    schedulerCredentials: encryption.clientCredentials.scheduler,
+    bootstrapTokenId: encryption.bootstrapTokenId,
+    bootstrapTokenSecret: encryption.bootstrapTokenSecret,
+    clusterAutoscaler: cfg.addons.clusterAutoscaler,
+}, { providers: [awsProvider] });
+
+for (const pool of cfg.workerPools) {
+    new WorkerPool(`${cfg.clusterName}-${pool.name}`, {
+        clusterName: cfg.clusterName,
+        region: cfg.region,
+        tags: nodeTags,
+        pool,
+        kubernetesVersion: cfg.kubernetes.version,
+        clusterDomain: cfg.kubernetes.clusterDomain,
+        clusterDnsIp: clusterDnsIp(cfg.kubernetes.serviceCidr),
+        imageId: cfg.imageId,
+        subnetIds: privateSubnetIdList,
+        securityGroupIds: [securityGroups.workers.id],
+        apiEndpoint: api.endpoint,
+        kmsKeyArn: encryption.kmsKeyArn,
+        assetsBucketName: encryption.assetsBucketName,
+        assetsBucketArn: encryption.assetsBucketArn,
+        clusterCaCertPem: encryption.clusterCaCertPem,
+        bootstrapTokenId: encryption.bootstrapTokenId,
+        bootstrapTokenSecret: encryption.bootstrapTokenSecret,
+    }, { providers: [awsProvider] });
+}
+
 export const clusterName = cfg.clusterName;
 export const environment = cfg.environment;
 export const vpcId = network.vpcId;
@@ -85,6 +141,7 @@ export const azNames = network.azNames;
 export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
 export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
 export const apiEndpoint = api.endpoint;
+export const workerPoolNames = cfg.workerPools.map((pool) => pool.name);
 export const etcdMemberIps = etcdMembers.map((member) => member.ip);
 export const etcdEndpoints = etcd.endpoints;
 export const etcdMemberGroups = etcd.memberGroups;
