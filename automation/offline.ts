@@ -126,6 +126,10 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
     // Only the program module is reloaded: it is what registers resources; components keep their identity.
     const programFile = require.resolve(path.resolve(options.root, options.program ?? "index.ts"));
     delete require.cache[programFile];
+    // Pulumi records a stack trace for every promise it creates; under ts-node's source maps that costs more
+    // than the whole evaluation, and nothing here reads those traces.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
         const exported = require(programFile);
         const outputs = await resolveOutputs(exported);
@@ -133,5 +137,7 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
         return { resources, outputs };
     } catch (err) {
         throw new EvaluationError(err, resources);
+    } finally {
+        Error.stackTraceLimit = stackTraceLimit;
     }
 }
