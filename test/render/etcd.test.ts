@@ -1,0 +1,270 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { parse as parseCsv } from "csv-parse/sync";
+import {
+    EtcdPeer, etcdPaths, etcdQuotaBytes, renderEtcdBootScript, renderEtcdBootUnit, renderEtcdEnvironment, renderEtcdRestoreScript,
+    renderEtcdSnapshotScript, renderEtcdSnapshotService, renderEtcdSnapshotTimer, renderEtcdUnit, renderEtcdUserData,
+} from "../../components/render/etcd";
+import { renderFetchFilesScript } from "../../components/render/nodeFiles";
+import { etcdReleaseSha256 } from "../../components/versions";
+import { toolAvailable } from "../tools";
+
+const fixtures = path.resolve(__dirname, "..", "fixtures");
+const etcd36 = JSON.parse(fs.readFileSync(path.join(fixtures, "etcd-v3.6.14-flags.json"), "utf8")) as {
+    server: string[]; etcdutlSnapshotRestore: string[]; etcdctlGlobal: string[]; etcdutlGlobal: string[];
+};
+const cis = parseCsv(fs.readFileSync(path.join(fixtures, "cis-k8s-checks.csv"), "utf8"), { columns: true }) as Record<string, string>[];
+const cisRow = (id: string) => {
+    const row = cis.find((r) => r.id === id);
+    if (!row) throw new Error(`CIS ${id} missing from the fixture`);
+    return row;
+};
+
+const members: EtcdPeer[] = [
+    { name: "etcd-0", ip: "10.16.0.10" },
+    { name: "etcd-1", ip: "10.16.32.10" },
+    { name: "etcd-2", ip: "10.16.64.10" },
+];
+const region = "eu-west-1";
+const bucket = "kaws-prod-assets-example";
+const kmsKeyArn = "arn:aws:kms:eu-west-1:000000000000:key/example";
+
+function environment(index: number, cluster = members): Record<string, string> {
+    const text = renderEtcdEnvironment({ clusterName: "kaws-prod", member: cluster[index], members: cluster, quotaBackendBytes: etcdQuotaBytes(20) });
+    return Object.fromEntries(text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => {
+        const at = l.indexOf("=");
+        return [l.slice(0, at), l.slice(at + 1)];
+    }));
+}
+
+function bootScript(index: number): string {
+    return renderEtcdBootScript({
+        clusterName: "kaws-prod",
+        member: members[index],
+        subnetPrefixLength: 19,
+        peerIps: members.filter((_, i) => i !== index).map((m) => m.ip),
+        etcdVersion: "3.6.14",
+        etcdSha256: etcdReleaseSha256["3.6.14"],
+    });
+}
+
+function userData(index: number): string {
+    return renderEtcdUserData(bootScript(index), renderFetchFilesScript(bucket, members[index].name, region));
+}
+
+const scripts = (): Record<string, string> => {
+    const fromUserData = (YAML.parse(userData(0).replace(/^#cloud-config\n/, "")).write_files as { path: string; content: string }[])
+        .filter((f) => f.content.startsWith("#!/bin/bash"));
+    expect(fromUserData.map((f) => f.path).sort()).to.deep.equal([etcdPaths.bootScript, etcdPaths.fetchScript].sort());
+    return {
+        ...Object.fromEntries(fromUserData.map((f) => [`user-data:${f.path}`, f.content])),
+        [etcdPaths.snapshotScript]: renderEtcdSnapshotScript({ member: "etcd-0", bucket, region, kmsKeyArn, prefix: "backups/etcd/" }),
+        [etcdPaths.restoreScript]: renderEtcdRestoreScript(region),
+    };
+};
+
+/** Long options in one command of a script: from `start` to the end of its line continuations. */
+function optionsOf(script: string, start: string): string[] {
+    const at = script.indexOf(start);
+    expect(at, start).to.be.greaterThan(-1);
+    const command = script.slice(at).split(/(?<!\\)\n/)[0];
+    return [...command.matchAll(/\s--([a-z][a-z0-9-]*)/g)].map((m) => m[1]);
+}
+
+describe("etcd renderers", () => {
+    it("gives every member the same initial cluster and its own fixed-IP listeners", () => {
+        const envs = members.map((_, i) => environment(i));
+        const expectedCluster = members.map((m) => `${m.name}=https://${m.ip}:2380`).join(",");
+        envs.forEach((env, i) => {
+            expect(env.ETCD_NAME).to.equal(members[i].name);
+            expect(env.ETCD_INITIAL_CLUSTER).to.equal(expectedCluster);
+            expect(env.ETCD_LISTEN_PEER_URLS).to.equal(`https://${members[i].ip}:2380`);
+            expect(env.ETCD_INITIAL_ADVERTISE_PEER_URLS).to.equal(`https://${members[i].ip}:2380`);
+            expect(env.ETCD_LISTEN_CLIENT_URLS.split(",")).to.deep.equal([`https://${members[i].ip}:2379`, "https://127.0.0.1:2379"]);
+            expect(env.ETCD_LISTEN_METRICS_URLS).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+            expect(env).to.not.have.property("ETCD_INITIAL_CLUSTER_STATE");
+        });
+        expect(new Set(envs.map((e) => e.ETCD_INITIAL_CLUSTER_TOKEN)).size).to.equal(1);
+        expect(() => renderEtcdEnvironment({ clusterName: "x", member: { name: "etcd-9", ip: "10.0.0.9" }, members, quotaBackendBytes: 1 }))
+            .to.throw(/etcd-9 .* is not in the member list/);
+    });
+
+    it("meets CIS 2.1-2.6: certificates both ways, client and peer certificate auth on, no auto TLS", () => {
+        const env = environment(0);
+        for (const id of ["2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7"]) {
+            const row = cisRow(id);
+            const variables = [...row.kube_bench_test.matchAll(/env=(ETCD_[A-Z_]+)/g)].map((m) => m[1]);
+            expect(variables, `CIS ${id} names its variables`).to.not.be.empty;
+            for (const variable of variables) {
+                if (row.expected === "true") expect(env[variable], `CIS ${id} ${variable}`).to.equal("true");
+                else if (row.expected.startsWith("false or absent")) expect(env[variable] ?? "false", `CIS ${id} ${variable}`).to.equal("false");
+                else expect(env[variable], `CIS ${id} ${variable}`).to.match(/^\/etc\/etcd\/pki\/\S+$/);
+            }
+        }
+        expect(env.ETCD_PEER_TRUSTED_CA_FILE).to.equal(env.ETCD_TRUSTED_CA_FILE);
+        for (const url of [env.ETCD_LISTEN_PEER_URLS, ...env.ETCD_LISTEN_CLIENT_URLS.split(","), env.ETCD_ADVERTISE_CLIENT_URLS]) {
+            expect(url).to.match(/^https:\/\//);
+        }
+    });
+
+    it("sets raft timing for cross-AZ members, a quota and periodic compaction", () => {
+        const env = environment(0);
+        const heartbeat = Number(env.ETCD_HEARTBEAT_INTERVAL);
+        const election = Number(env.ETCD_ELECTION_TIMEOUT);
+        expect(heartbeat).to.be.greaterThan(100);
+        expect(election).to.be.at.least(10 * heartbeat);
+        expect(Number(env.ETCD_QUOTA_BACKEND_BYTES)).to.equal(8 * 1024 ** 3);
+        expect(etcdQuotaBytes(10)).to.equal(5 * 1024 ** 3);
+        expect(etcdQuotaBytes(1024)).to.equal(8 * 1024 ** 3);
+        expect(env.ETCD_AUTO_COMPACTION_MODE).to.equal("periodic");
+        expect(env.ETCD_AUTO_COMPACTION_RETENTION).to.match(/^\d+[hm]$/);
+    });
+
+    it("uses only server flags that both etcd 3.6.14 (deployed) and the installed etcd 3.4 know", function () {
+        const flags = Object.keys(environment(0)).map((k) => k.replace(/^ETCD_/, "").toLowerCase().replace(/_/g, "-"));
+        flags.push("initial-cluster-state");
+        for (const flag of flags) expect(etcd36.server, `--${flag} in etcd 3.6.14`).to.include(flag);
+        if (!toolAvailable("etcd", this, ["--version"])) return;
+        const help = spawnSync("etcd", ["--help"], { encoding: "utf8", timeout: 10_000 });
+        const installed = new Set([...`${help.stdout}${help.stderr}`.matchAll(/^\s+--([a-z0-9-]+)/gm)].map((m) => m[1]));
+        expect(installed.size).to.be.greaterThan(50);
+        for (const flag of flags) expect(installed.has(flag), `--${flag} in the installed etcd`).to.equal(true);
+    });
+
+    it("restores and snapshots with etcdutl/etcdctl options that exist in 3.6.14", () => {
+        const restore = renderEtcdRestoreScript(region);
+        const restoreOptions = optionsOf(restore, "etcdutl snapshot restore");
+        expect(restoreOptions).to.include.members(["bump-revision", "mark-compacted", "name", "initial-cluster", "initial-cluster-token", "initial-advertise-peer-urls", "data-dir"]);
+        for (const option of restoreOptions) expect(etcd36.etcdutlSnapshotRestore, `etcdutl snapshot restore --${option}`).to.include(option);
+        const snapshot = renderEtcdSnapshotScript({ member: "etcd-0", bucket, region, kmsKeyArn, prefix: "backups/etcd/" });
+        for (const option of optionsOf(snapshot, "etcdctl ")) expect(etcd36.etcdctlGlobal, `etcdctl --${option}`).to.include(option);
+        for (const option of optionsOf(snapshot, "etcdutl snapshot status")) expect(etcd36.etcdutlGlobal, `etcdutl --${option}`).to.include(option);
+    });
+
+    it("uploads snapshots encrypted with the cluster key under the member's backup prefix", () => {
+        const snapshot = renderEtcdSnapshotScript({ member: "etcd-1", bucket, region, kmsKeyArn, prefix: "backups/etcd/" });
+        const upload = snapshot.slice(snapshot.indexOf("aws s3 cp")).split(/(?<!\\)\n/)[0];
+        expect(upload).to.contain(`--sse aws:kms --sse-kms-key-id "${kmsKeyArn}"`);
+        expect(upload).to.contain(`"s3://${bucket}/backups/etcd/etcd-1/$stamp.db"`);
+    });
+
+    it("passes shellcheck: boot and fetch scripts (from the user data), snapshot and restore scripts", function () {
+        if (!toolAvailable("shellcheck", this, ["--version"])) return;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-sh-"));
+        try {
+            for (const [name, content] of Object.entries(scripts())) {
+                const file = path.join(dir, path.basename(name));
+                fs.writeFileSync(file, content);
+                const check = spawnSync("shellcheck", ["--shell=bash", "--severity=style", file], { encoding: "utf8", timeout: 20_000 });
+                expect(check.status, `${name}\n${check.stdout}`).to.equal(0);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("produces user data cloud-init accepts, with no key material, for every member", function () {
+        if (!toolAvailable("cloud-init", this, ["--version"])) return;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-ci-"));
+        try {
+            members.forEach((member, i) => {
+                const file = path.join(dir, `${member.name}.yaml`);
+                const data = userData(i);
+                expect(data).to.not.match(/PRIVATE KEY/);
+                fs.writeFileSync(file, data);
+                const schema = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8", timeout: 30_000 });
+                expect(schema.status, `${member.name}: ${schema.stdout}${schema.stderr}`).to.equal(0);
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("refuses to render a boot script without a real etcd checksum", () => {
+        expect(() => renderEtcdBootScript({
+            clusterName: "kaws-dev", member: members[0], subnetPrefixLength: 19, peerIps: [], etcdVersion: "3.6.14",
+            etcdSha256: { amd64: etcdReleaseSha256["3.6.14"].amd64, arm64: "FILL-ME-FROM-SHA256SUMS" },
+        })).to.throw(/arm64.*SHA256SUMS/);
+        const script = bootScript(0);
+        for (const sum of Object.values(etcdReleaseSha256["3.6.14"])) expect(script).to.contain(sum);
+        expect(script).to.contain("https://github.com/etcd-io/etcd/releases/download/v$etcd_version/$archive.tar.gz");
+        expect(script).to.match(/sha256sum --check/);
+    });
+
+    it("passes systemd-analyze verify: etcd, snapshot service and timer, boot unit", function () {
+        if (!toolAvailable("systemd-analyze", this, ["--version"])) return;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-units-"));
+        // The node gets etcd and the kaws scripts at boot; this host has neither, so they become a stub.
+        const stub = path.join(dir, "stub");
+        fs.writeFileSync(stub, "#!/bin/sh\n", { mode: 0o755 });
+        const units: Record<string, string> = {
+            "etcd.service": renderEtcdUnit(),
+            "kaws-etcd-snapshot.service": renderEtcdSnapshotService(),
+            "kaws-etcd-snapshot.timer": renderEtcdSnapshotTimer(30),
+            "kaws-etcd-boot.service": renderEtcdBootUnit(),
+        };
+        const verify = (files: Record<string, string>) => {
+            const paths = Object.entries(files).map(([name, content]) => {
+                const file = path.join(dir, name);
+                fs.writeFileSync(file, content.replace(/^(Exec\w+=)(\/usr\/local\/\S+)/gm, (line, key, exe) => (fs.existsSync(exe) ? line : `${key}${stub}`)));
+                return file;
+            });
+            const run = spawnSync("systemd-analyze", ["verify", ...paths], { encoding: "utf8", timeout: 30_000 });
+            return { status: run.status, ours: `${run.stdout}${run.stderr}`.split("\n").filter((l) => l.includes(dir)) };
+        };
+        try {
+            const result = verify(units);
+            expect(result.status).to.equal(0);
+            expect(result.ours).to.deep.equal([]);
+            // The check above would notice a broken unit.
+            const broken = verify({ "broken.service": renderEtcdUnit().replace("Restart=always", "Restart=sometimes") });
+            expect(broken.ours).to.have.length.greaterThan(0);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("snapshots on the configured interval and rejects a meaningless one", () => {
+        expect(renderEtcdSnapshotTimer(45)).to.match(/^OnUnitActiveSec=45min$/m);
+        expect(() => renderEtcdSnapshotTimer(0)).to.throw(/positive whole number/);
+    });
+
+    it("keeps the data dir 0700 and owned by a dedicated etcd user (CIS 1.1.11, 1.1.12); etcd runs as that user", () => {
+        const mode = cisRow("1.1.11").expected;
+        const owner = cisRow("1.1.12").expected.split(" ")[0];
+        const boot = bootScript(0);
+        expect(boot).to.contain("useradd --system");
+        expect(boot).to.contain(`chown ${owner} "$data_dir"`);
+        expect(boot).to.contain(`chmod ${mode} "$data_dir"`);
+        const restore = renderEtcdRestoreScript(region);
+        expect(restore).to.contain(`chown -R ${owner} "$ETCD_DATA_DIR"`);
+        expect(restore).to.contain(`chmod ${mode} "$ETCD_DATA_DIR"`);
+        const unit = renderEtcdUnit();
+        expect(unit).to.match(/^User=etcd$/m);
+        expect(unit).to.match(new RegExp(`^ReadWritePaths=${etcdPaths.dataDir}$`, "m"));
+        expect(unit).to.match(new RegExp(`^ExecStartPre=/usr/bin/mountpoint -q ${etcdPaths.dataDir}$`, "m"));
+    });
+
+    it("restore refuses to run while etcd is running, and without a snapshot argument", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-restore-"));
+        try {
+            const script = path.join(dir, "restore");
+            fs.writeFileSync(script, renderEtcdRestoreScript(region), { mode: 0o755 });
+            // A systemctl that reports etcd active; nothing else may be called before the refusal.
+            fs.writeFileSync(path.join(dir, "systemctl"), "#!/bin/sh\n[ \"$1\" = is-active ] && exit 0\necho \"unexpected systemctl $*\" >&2; exit 99\n", { mode: 0o755 });
+            const env = { PATH: `${dir}:${process.env.PATH}` };
+            const running = spawnSync("bash", [script, "s3://b/backups/etcd/etcd-0/x.db"], { env, encoding: "utf8", timeout: 10_000 });
+            expect(running.status).to.equal(1);
+            expect(running.stderr).to.match(/stop it on EVERY member first/);
+            const usage = spawnSync("bash", [script], { env, encoding: "utf8", timeout: 10_000 });
+            expect(usage.status).to.equal(2);
+            expect(usage.stderr).to.match(/^usage: /);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
