@@ -273,7 +273,8 @@ describe("ControlPlane", function () {
 
         it(`${env}: no secret reaches user data`, () => {
             const ev = stacks[env];
-            const tokenSecret = ev.outputs.bootstrapTokenSecret.value;
+            const tokenSecret = String(ev.outputs.bootstrapTokenSecret.value);
+            expect(tokenSecret).to.match(/^[a-z0-9]{16}$/);
             for (const lt of ofType(ev, "aws:ec2/launchTemplate:LaunchTemplate")) {
                 const userData = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
                 expect(userData.includes(tokenSecret), lt.name).to.equal(false);
