@@ -40,6 +40,7 @@ const api = new ApiLoadBalancer(cfg.clusterName, {
     subnetIds: (cfg.controlPlane.apiAccess === "internal" ? network.privateSubnets : network.publicSubnets).map((s) => s.id),
     scheme: cfg.controlPlane.apiAccess,
     allowedCidrs: cfg.controlPlane.allowedCidrs,
+    nodeEgressIps: network.natGateways.map((nat) => nat.publicIp),
 }, { providers: [awsProvider] });
 
 const encryption = new Encryption(cfg.clusterName, {

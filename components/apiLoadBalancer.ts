@@ -15,6 +15,11 @@ export interface ApiLoadBalancerArgs {
     readonly scheme: "internal" | "internet-facing";
     /** CIDRs allowed to reach the API besides the VPC. */
     readonly allowedCidrs: readonly string[];
+    /**
+     * Public IPs node traffic leaves the VPC through (the NAT gateways). An internet-facing API must admit
+     * them: workers and kube-proxy reach its public address through NAT, not from inside the VPC range.
+     */
+    readonly nodeEgressIps?: pulumi.Input<string>[];
 }
 
 /**
@@ -36,7 +41,12 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         this.securityGroup = new aws.ec2.SecurityGroup(`${name}-api-lb`, {
             vpcId: args.vpcId,
             description: `Kubernetes API load balancer of ${args.clusterName}`,
-            ingress: [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: sources, description: "Kubernetes API" }],
+            ingress: [
+                { protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: sources, description: "Kubernetes API" },
+                ...(args.scheme === "internet-facing" && args.nodeEgressIps && args.nodeEgressIps.length > 0
+                    ? [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: args.nodeEgressIps.map((ip) => pulumi.interpolate`${ip}/32`), description: "Kubernetes API from nodes through NAT" }]
+                    : []),
+            ],
             egress: [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: [args.vpcCidr], description: "to control-plane nodes" }],
             tags: { Name: `${args.clusterName}-api-lb` },
         }, { parent: this });
@@ -50,6 +60,9 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
             enableCrossZoneLoadBalancing: true,
         }, { parent: this });
 
+        // /readyz answers anonymous requests: the API server's AuthenticationConfiguration admits anonymous
+        // callers on /livez, /readyz and /healthz only (render/controlPlane.ts), so --anonymous-auth=false's
+        // intent holds everywhere else and the NLB still drains an API server that is up but not ready.
         this.targetGroup = new aws.lb.TargetGroup(`${name}-api`, {
             name: `${args.clusterName}-api-tg`,
             vpcId: args.vpcId,
