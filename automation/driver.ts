@@ -132,12 +132,12 @@ export class Redactor {
         }
     }
 
+    /** A secret value, plus the parts of a multi-line one (a kubeconfig) that are key material on their own. */
     add(text: string): void {
         if (text.length >= 6) this.secrets.add(text);
-        for (const line of text.split("\n")) {
-            const trimmed = line.trim();
-            if (trimmed.length >= 16) this.secrets.add(trimmed);
-            const value = /:\s*(\S{16,})$/.exec(trimmed)?.[1];
+        for (const line of text.split("\n").map((l) => l.trim())) {
+            if (line.length >= 32 && !/\s/.test(line)) this.secrets.add(line);
+            const value = /(data|token|key|password|secret)"?\s*:\s*"?([^\s"]{8,})"?$/i.exec(line)?.[2];
             if (value) this.secrets.add(value);
         }
     }

@@ -6,7 +6,7 @@ import * as path from "path";
 import { CliDeps, exitCodes, runCli } from "../automation/cli";
 import {
     ApiWaitRequest, ChangeCounts, ClusterUnreachableError, DestroyOptions, OperationOptions, StackHandle, StackLockedError, StackOutputs,
-    addonsConfigFrom,
+    Redactor, addonsConfigFrom,
 } from "../automation/driver";
 import { ApiNotReadyError } from "../automation/wait";
 import { root } from "./harness";
@@ -156,6 +156,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         expect(r.stdout).to.match(/== infra up \(kaws\/dev\) ==/);
         expect(r.stdout).to.match(/-- infra up \(kaws\/dev\): create 40, same 2 \(\d+\.\d s\)/);
         expect(r.stdout).to.contain("not ready yet (attempt 1, 10 s): ECONNREFUSED");
+        expect(r.stdout, "the endpoint is not a secret").to.contain("waiting for https://api.kaws-test.example:6443/readyz");
         expect(r.stdout).to.match(/summary ==\nstage\s+result\s+time\s+details\ninfra up.*ok.*create 40, same 2\nwait for API.*ok.*ready after 2 attempt\(s\)\nadd-ons up.*ok/);
         expectNoSecrets(r);
         expect(r.stdout).to.contain("leaking [secret] by accident");
@@ -271,6 +272,14 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         const help = await kaws(["destroy", "--help"]);
         expect(help.code).to.equal(exitCodes.ok);
         expect(help.stdout).to.contain("--yes");
+    });
+
+    it("redacts a kubeconfig's key material wherever it appears, but not its server", () => {
+        const redactor = new Redactor();
+        redactor.addOutputs({ kubeconfig: { value: kubeconfigText, secret: true }, podCidr: { value: "10.32.0.0/12", secret: false } });
+        const keyData = Buffer.from(secrets.caKey).toString("base64");
+        expect(redactor.apply(`error decoding ${keyData} at https://api.kaws-test.example:6443 for 10.32.0.0/12`))
+            .to.equal("error decoding [secret] at https://api.kaws-test.example:6443 for 10.32.0.0/12");
     });
 
     it("names every infra output the add-ons stage is missing", () => {
