@@ -29,6 +29,10 @@ export function computedAttributes(type: string, name: string, inputs: Record<st
         case "aws:kms/key:Key":
             computed.keyId = placeholderId(name);
             break;
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            computed.latestVersion = 1;
+            computed.defaultVersion = 1;
+            break;
     }
     return computed;
 }

@@ -51,9 +51,11 @@ export interface EtcdClusterArgs {
 /** What `kaws` needs to roll a member: its ASG and the launch template version it should run. */
 export interface EtcdMemberGroup {
     readonly member: string;
-    readonly autoScalingGroupName: pulumi.Output<string>;
-    readonly launchTemplateId: pulumi.Output<string>;
-    readonly latestLaunchTemplateVersion: pulumi.Output<number>;
+    readonly ip: string;
+    readonly autoScalingGroupName: string;
+    readonly launchTemplateId: string;
+    /** The version a rolled member runs; the ASG keeps the one it had until `kaws` rolls it. */
+    readonly latestLaunchTemplateVersion: number;
 }
 
 /**
@@ -66,7 +68,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     readonly role: NodeRole;
     /** https://<fixed ip>:2379 of every member, for kube-apiserver --etcd-servers. */
     readonly endpoints: pulumi.Output<string[]>;
-    readonly memberGroups: EtcdMemberGroup[];
+    /** Per member, in index order: the ASG to roll and the launch template version to roll it to. */
+    readonly memberGroups: pulumi.Output<EtcdMemberGroup[]>;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:etcd:EtcdCluster", name, {}, opts);
@@ -91,10 +94,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
         const imageId = nodeImageId(args.imageId, instanceArchitecture(args.instanceType), this);
         const peers = args.members.map((m) => ({ name: m.name, ip: m.ip }));
 
-        this.memberGroups = args.members.map((member) => {
+        const groups = args.members.map((member) => {
             const subnet = args.subnets[member.azIndex];
             const memberTags = { Name: `${args.clusterName}-${member.name}`, [etcdMemberTag]: member.name };
-            const eni = new aws.ec2.NetworkInterface(`${name}-${member.name}`, {
+            const eni = new aws.ec2.NetworkInterface(`${name}-${member.name}-eni`, {
                 subnetId: subnet.id,
                 privateIps: [member.ip],
                 securityGroups: [args.securityGroupId],
@@ -109,7 +112,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 kmsKeyId: args.kmsKeyArn,
                 tags: { ...memberTags, Name: `${args.clusterName}-${member.name}-data` },
             }, { parent: this });
-            new aws.route53.Record(`${name}-${member.name}`, {
+            new aws.route53.Record(`${name}-${member.name}-dns`, {
                 zoneId: args.privateZoneId,
                 name: member.dnsName,
                 type: "A",
@@ -135,7 +138,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 }),
                 renderFetchFilesScript(bucket, member.name, args.region),
             ));
-            const template = nodeLaunchTemplate(`${name}-${member.name}`, {
+            const template = nodeLaunchTemplate(`${name}-${member.name}-lt`, {
                 role: member.name,
                 tags: args.tags,
                 imageId,
@@ -161,16 +164,14 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 healthCheckType: "EC2",
                 healthCheckGracePeriod: 300,
             }, { parent: this, dependsOn: [eni, volume, files], ignoreChanges: ["launchTemplate.version"] });
-            return {
-                member: member.name,
-                autoScalingGroupName: group.name,
-                launchTemplateId: template.id,
-                latestLaunchTemplateVersion: template.latestVersion,
-            };
+            return pulumi.all([group.name, template.id, template.latestVersion]).apply(([autoScalingGroupName, launchTemplateId, latestLaunchTemplateVersion]) => ({
+                member: member.name, ip: member.ip, autoScalingGroupName, launchTemplateId, latestLaunchTemplateVersion,
+            }));
         });
+        this.memberGroups = pulumi.all(groups);
 
         this.endpoints = pulumi.output(args.members.map((m) => `https://${m.ip}:${etcdPorts.client}`));
-        this.registerOutputs({ endpoints: this.endpoints });
+        this.registerOutputs({ endpoints: this.endpoints, memberGroups: this.memberGroups });
     }
 }
 
