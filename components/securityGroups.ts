@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { apiPort } from "./apiLoadBalancer";
+import { etcdPorts } from "./render/etcd";
 
-export const etcdClientPort = 2379;
-export const etcdPeerPort = 2380;
 export const kubeletPort = 10250;
 /** Weave Net: TCP 6783 control, UDP 6783-6784 data (sleeve / fast datapath), ESP for encrypted fast datapath. */
 export const weavePorts = { tcp: 6783, udpFrom: 6783, udpTo: 6784, espProtocol: "50" } as const;
@@ -77,9 +76,9 @@ export class SecurityGroups extends pulumi.ComponentResource {
 
         // etcd: clients (API servers, and members themselves for health checks) on 2379, peers on 2380 only.
         for (const source of ["controlplane", "etcd"] as Kind[]) {
-            allow(source, "etcd", "etcd-client", { protocol: "tcp", from: etcdClientPort, description: "etcd clients" });
+            allow(source, "etcd", "etcd-client", { protocol: "tcp", from: etcdPorts.client, description: "etcd clients" });
         }
-        allow("etcd", "etcd", "etcd-peer", { protocol: "tcp", from: etcdPeerPort, description: "etcd peers" });
+        allow("etcd", "etcd", "etcd-peer", { protocol: "tcp", from: etcdPorts.peer, description: "etcd peers" });
 
         // Kubernetes API: from the load balancer and from every node (kubelets, kube-proxy, add-ons).
         new aws.vpc.SecurityGroupIngressRule(`${name}-controlplane-in-api-from-lb`, {
