@@ -9,6 +9,7 @@ import {
 } from "../../components/render/kubelet";
 import { validateComponentConfig } from "../kubeletSchema";
 import { toolAvailable } from "../tools";
+import { verifyUnits } from "../systemdVerify";
 
 const spec = { clusterDnsIp: "10.96.0.10", clusterDomain: "cluster.local", registerWithTaints: [{ key: "kaws.io/system", value: "true", effect: "NoSchedule" as const }, { key: "dedicated", effect: "NoExecute" as const }] };
 const ca = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n";
@@ -41,6 +42,13 @@ describe("render/kubelet", () => {
         const unit = renderKubeletService({ nodeLabels: { "kaws.io/pool": "general" } });
         expect(unit).to.include("--cloud-provider=external").and.include("--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf")
             .and.include("--node-labels=kaws.io/pool=general").and.not.include("--hostname-override");
+    });
+
+    it("the kubelet unit passes systemd-analyze verify, and a broken one does not", function () {
+        if (!toolAvailable("systemd-analyze", this, ["--version"])) return;
+        const unit = renderKubeletService({ nodeLabels: { "kaws.io/pool": "general" } });
+        expect(verifyUnits({ "kubelet.service": unit })).to.deep.equal([]);
+        expect(verifyUnits({ "kubelet.service": unit.replace("Restart=always", "Restart=sometimes") })).to.have.length.greaterThan(0);
     });
 
     it("the bootstrap kubeconfig carries the token and the CA, and kubectl reads it", function () {

@@ -4,8 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { NodeBootSpec, renderMarkControlPlaneScript, renderNodeBootScript, renderNodeUserData } from "../../components/render/nodeBoot";
+import { NodeBootSpec, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeBootScript, renderNodeUserData } from "../../components/render/nodeBoot";
 import { toolAvailable } from "../tools";
+import { verifyUnits } from "../systemdVerify";
 
 const base: NodeBootSpec = {
     role: "controlplane",
@@ -73,6 +74,11 @@ describe("render/nodeBoot", () => {
         expect(script).to.include("gpgcheck=1");
         // The IMDS API path is literally /latest/; no package, image or binary may be.
         expect(script.replace(/http:\/\/169\.254\.169\.254\/latest\//g, "")).to.not.match(/latest/i);
+    });
+
+    it("the mark-control-plane unit passes systemd-analyze verify", function () {
+        if (!toolAvailable("systemd-analyze", this, ["--version"])) return;
+        expect(verifyUnits({ "kaws-mark-control-plane.service": renderMarkControlPlaneUnit() })).to.deep.equal([]);
     });
 
     it("only the control plane starts the mark-control-plane unit", () => {
