@@ -436,13 +436,13 @@ esac
 installed=$(${etcdPaths.binDir}/etcd --version 2>/dev/null | awk '/^etcd Version:/ { print $3 }' || true)
 if [ "$installed" != "$etcd_version" ]; then
   download=$(mktemp -d)
+  trap 'rm -rf "$download"' EXIT
   archive="etcd-v$etcd_version-linux-$arch"
   retry 5 curl -fsSL --proto '=https' -o "$download/$archive.tar.gz" \\
     "https://github.com/etcd-io/etcd/releases/download/v$etcd_version/$archive.tar.gz"
   echo "$expected_sha256  $download/$archive.tar.gz" | sha256sum --check --quiet - || fail "etcd $etcd_version checksum mismatch"
   tar -xzf "$download/$archive.tar.gz" -C "$download"
   install -m 0755 "$download/$archive/etcd" "$download/$archive/etcdctl" "$download/$archive/etcdutl" ${etcdPaths.binDir}/
-  rm -rf "$download"
 fi
 
 # new: first start of a blank volume; existing: the volume already holds this member's data.

@@ -268,3 +268,176 @@ describe("etcd renderers", () => {
         }
     });
 });
+
+/**
+ * Runs the rendered boot script for real, as root in a private mount namespace where /etc, /usr/local/bin,
+ * /usr/local/sbin, /var/lib, /sys/class/net and /dev are sandbox folders, with stubs standing in for AWS
+ * (aws, curl to IMDS and GitHub) and for what touches real hardware (ip, blkid, mkfs.xfs, mount, useradd,
+ * chown, systemctl). Every stub appends to one event log, so order is checked too.
+ */
+describe("etcd boot script (sandboxed run)", function () {
+    this.timeout(20_000);
+    const eniMac = "0a:00:00:00:00:02";
+    const deviceLink = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0abc";
+    let release: string;
+    let releaseSha256: string;
+    let work: string;
+
+    const stubs: Record<string, string> = {
+        curl: `case "$*" in
+  *api/token*) echo token ;;
+  *meta-data/instance-id*) echo i-new ;;
+  *meta-data/placement/region*) echo eu-west-1 ;;
+  *github.com/etcd-io/etcd/releases/download/*)
+    event "download \${*: -1}"
+    while [ "$#" -gt 0 ]; do if [ "$1" = -o ]; then cp "$SANDBOX/release.tar.gz" "$2"; fi; shift; done ;;
+  *) exit 22 ;;
+esac`,
+        aws: `held() {
+  if [ -f "$SANDBOX/state/$1.attached" ]; then echo "in-use i-new"
+  elif [ "$(cat "$SANDBOX/state/$1.busy")" -gt 0 ]; then echo $(($(cat "$SANDBOX/state/$1.busy") - 1)) > "$SANDBOX/state/$1.busy"; echo "in-use i-old"
+  else echo "available None"; fi
+}
+case "$*" in
+  *describe-network-interfaces*--filters*) echo eni-0123 ;;
+  *describe-volumes*--filters*) echo vol-0abc ;;
+  *MacAddress*) echo ${eniMac} ;;
+  *describe-network-interfaces*) held eni ;;
+  *describe-volumes*) held vol ;;
+  *attach-network-interface*) event "aws $*"; touch "$SANDBOX/state/eni.attached" ;;
+  *attach-volume*) event "aws $*"; touch "$SANDBOX/state/vol.attached" ;;
+  *) event "aws unexpected $*"; exit 1 ;;
+esac`,
+        ip: `case "$*" in
+  "-4 -o addr show dev ens6") echo "3: ens6    inet 10.16.0.10/19 brd 10.16.31.255 scope global dynamic ens6" ;;
+  "-4 route show default") echo "default via 10.16.0.1 dev eth0 proto dhcp src 10.16.0.50 metric 512" ;;
+  *) event "ip $*" ;;
+esac`,
+        blkid: `exit "$(cat "$SANDBOX/state/blkid")"`,
+        "mkfs.xfs": `event "mkfs.xfs $*"`,
+        mountpoint: `[ -f "$SANDBOX/state/mounted" ]`,
+        mount: `event "mount $*"; touch "$SANDBOX/state/mounted"`,
+        id: `[ -f "$SANDBOX/state/etcd-user" ]`,
+        useradd: `event "useradd $*"; touch "$SANDBOX/state/etcd-user"`,
+        chown: `event "chown $*"`,
+        systemctl: `event "systemctl $*"`,
+        sleep: "true",
+    };
+
+    interface Run { status: number | null; stderr: string; events: string[]; sandbox: string }
+
+    function run(scenario: { blkid: number; busyPolls: number; dataPresent: boolean; etcdInstalled: boolean; sha256: string }): Run {
+        const s = fs.mkdtempSync(path.join(work, "sandbox-"));
+        const mk = (dir: string) => fs.mkdirSync(path.join(s, dir), { recursive: true });
+        ["stubs", "state", "bin", "sbin", "varlib", "net/eth0", "net/ens6", "dev/disk/by-id"].forEach(mk);
+        expect(spawnSync("cp", ["-a", "/etc", path.join(s, "etc")]).status).to.equal(0);
+        const event = `event() { echo "$*" >> "$SANDBOX/state/events"; }\n`;
+        for (const [name, body] of Object.entries(stubs)) fs.writeFileSync(path.join(s, "stubs", name), `#!/bin/bash\n${event}${body}\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(s, "sbin", "kaws-fetch-files"), "#!/bin/bash\nmkdir -p /etc/etcd\necho fetch >> \"$SANDBOX/state/events\"\n", { mode: 0o755 });
+        fs.writeFileSync(path.join(s, "net/eth0/address"), "0a:00:00:00:00:01\n");
+        fs.writeFileSync(path.join(s, "net/ens6/address"), `${eniMac}\n`);
+        const dev = path.join(s, "dev");
+        expect(spawnSync("mknod", ["-m", "666", path.join(dev, "null"), "c", "1", "3"]).status).to.equal(0);
+        expect(spawnSync("mknod", [path.join(dev, deviceLink.slice("/dev/".length)), "b", "7", "200"]).status).to.equal(0);
+        fs.symlinkSync("/proc/self/fd", path.join(dev, "fd"));
+        fs.writeFileSync(path.join(s, "state/blkid"), String(scenario.blkid));
+        fs.writeFileSync(path.join(s, "state/eni.busy"), String(scenario.busyPolls));
+        fs.writeFileSync(path.join(s, "state/vol.busy"), String(scenario.busyPolls));
+        if (scenario.dataPresent) {
+            fs.mkdirSync(path.join(s, "varlib/etcd/member"), { recursive: true });
+            fs.writeFileSync(path.join(s, "state/etcd-user"), "");
+        }
+        if (scenario.etcdInstalled) fs.writeFileSync(path.join(s, "bin/etcd"), "#!/bin/sh\necho 'etcd Version: 3.6.14'\n", { mode: 0o755 });
+        fs.copyFileSync(release, path.join(s, "release.tar.gz"));
+        fs.writeFileSync(path.join(s, "boot.sh"), renderEtcdBootScript({
+            clusterName: "kaws-prod", member: members[0], subnetPrefixLength: 19, peerIps: [members[1].ip, members[2].ip],
+            etcdVersion: "3.6.14", etcdSha256: { amd64: scenario.sha256, arm64: scenario.sha256 },
+        }));
+        const harness = `set -e
+mount --bind "$SANDBOX/etc" /etc
+mount --bind "$SANDBOX/bin" /usr/local/bin
+mount --bind "$SANDBOX/sbin" /usr/local/sbin
+mount --bind "$SANDBOX/varlib" /var/lib
+mount --bind "$SANDBOX/net" /sys/class/net
+mount --bind "$SANDBOX/dev" /dev
+PATH="$SANDBOX/stubs:$PATH" exec bash "$SANDBOX/boot.sh"
+`;
+        const result = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", harness], {
+            env: { PATH: process.env.PATH, SANDBOX: s }, encoding: "utf8", timeout: 15_000,
+        });
+        const eventsFile = path.join(s, "state/events");
+        const events = fs.existsSync(eventsFile) ? fs.readFileSync(eventsFile, "utf8").split("\n").filter(Boolean) : [];
+        return { status: result.status, stderr: result.stderr, events, sandbox: s };
+    }
+
+    const indexOf = (r: Run, prefix: string) => {
+        const at = r.events.findIndex((e) => e.startsWith(prefix));
+        expect(at, `event "${prefix}" in\n${r.events.join("\n")}\n${r.stderr}`).to.be.greaterThan(-1);
+        return at;
+    };
+
+    before(function () {
+        if (process.getuid?.() !== 0 || spawnSync("unshare", ["--mount", "true"]).status !== 0) {
+            console.log("      skipped: needs root and unshare --mount to run the boot script in a private mount namespace");
+            this.skip();
+        }
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-boot-"));
+        const dir = path.join(work, "etcd-v3.6.14-linux-amd64");
+        fs.mkdirSync(dir);
+        for (const binary of ["etcd", "etcdctl", "etcdutl"]) fs.writeFileSync(path.join(dir, binary), "#!/bin/sh\necho 'etcd Version: 3.6.14'\n", { mode: 0o755 });
+        release = path.join(work, "release.tar.gz");
+        expect(spawnSync("tar", ["-czf", release, "-C", work, "etcd-v3.6.14-linux-amd64"]).status).to.equal(0);
+        releaseSha256 = spawnSync("sha256sum", [release], { encoding: "utf8" }).stdout.split(" ")[0];
+    });
+
+    after(() => {
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("on a blank volume: waits for the old instance to let go, attaches, formats, mounts, installs etcd, starts it as new", () => {
+        const r = run({ blkid: 2, busyPolls: 2, dataPresent: false, etcdInstalled: false, sha256: releaseSha256 });
+        expect(r.status, `${r.stderr}\n${r.events.join("\n")}`).to.equal(0);
+        expect(r.events).to.include("aws ec2 attach-network-interface --network-interface-id eni-0123 --instance-id i-new --device-index 1");
+        expect(r.events).to.include("aws ec2 attach-volume --volume-id vol-0abc --instance-id i-new --device /dev/xvdf");
+        for (const peer of [members[1].ip, members[2].ip]) expect(r.events).to.include(`ip route replace ${peer}/32 via 10.16.0.1 dev ens6 src ${members[0].ip}`);
+        expect(r.events.filter((e) => e.startsWith("mkfs.xfs"))).to.deep.equal([`mkfs.xfs -L etcd-data ${deviceLink}`]);
+        expect(r.events).to.include(`mount -o noatime ${deviceLink} /var/lib/etcd`);
+        expect(r.events).to.include("download https://github.com/etcd-io/etcd/releases/download/v3.6.14/etcd-v3.6.14-linux-amd64.tar.gz");
+        // Order: the volume is formatted and mounted, the etcd user exists before files owned by it arrive, then etcd starts.
+        expect(indexOf(r, "aws ec2 attach-volume")).to.be.lessThan(indexOf(r, "mkfs.xfs"));
+        expect(indexOf(r, "mkfs.xfs")).to.be.lessThan(indexOf(r, "mount "));
+        expect(indexOf(r, "useradd --system")).to.be.lessThan(indexOf(r, "fetch"));
+        expect(indexOf(r, "fetch")).to.be.lessThan(indexOf(r, "systemctl start --no-block etcd.service"));
+        expect(r.events).to.include("chown etcd:etcd /var/lib/etcd");
+        expect(fs.statSync(path.join(r.sandbox, "varlib/etcd")).mode & 0o777).to.equal(0o700);
+        for (const binary of ["etcd", "etcdctl", "etcdutl"]) expect(fs.statSync(path.join(r.sandbox, "bin", binary)).mode & 0o777).to.equal(0o755);
+        const state = path.join(r.sandbox, "etc/etcd/cluster-state.env");
+        expect(fs.readFileSync(state, "utf8")).to.equal("ETCD_INITIAL_CLUSTER_STATE=new\n");
+        expect(fs.statSync(state).mode & 0o777).to.equal(0o600);
+        expect(fs.readFileSync(path.join(r.sandbox, "etc/systemd/networkd.conf.d/kaws-etcd.conf"), "utf8")).to.contain("ManageForeignRoutes=no");
+        expect(r.events).to.include("systemctl enable etcd.service kaws-etcd-snapshot.timer");
+    });
+
+    it("on a volume with data: never formats, keeps the installed etcd, starts it as existing", () => {
+        const r = run({ blkid: 0, busyPolls: 0, dataPresent: true, etcdInstalled: true, sha256: releaseSha256 });
+        expect(r.status, `${r.stderr}\n${r.events.join("\n")}`).to.equal(0);
+        expect(r.events.filter((e) => e.startsWith("mkfs") || e.startsWith("download") || e.startsWith("useradd"))).to.deep.equal([]);
+        expect(fs.readFileSync(path.join(r.sandbox, "etc/etcd/cluster-state.env"), "utf8")).to.equal("ETCD_INITIAL_CLUSTER_STATE=existing\n");
+        expect(r.events).to.include("systemctl start --no-block etcd.service kaws-etcd-snapshot.timer");
+    });
+
+    it("refuses a download whose checksum does not match, and starts nothing", () => {
+        const r = run({ blkid: 0, busyPolls: 0, dataPresent: true, etcdInstalled: false, sha256: "0".repeat(64) });
+        expect(r.status).to.not.equal(0);
+        expect(r.stderr).to.match(/checksum mismatch/);
+        expect(fs.existsSync(path.join(r.sandbox, "bin/etcd"))).to.equal(false);
+        expect(r.events.filter((e) => e.startsWith("systemctl"))).to.deep.equal([]);
+    });
+
+    it("refuses to format a device it cannot classify", () => {
+        const r = run({ blkid: 4, busyPolls: 0, dataPresent: false, etcdInstalled: true, sha256: releaseSha256 });
+        expect(r.status).to.not.equal(0);
+        expect(r.stderr).to.match(/refusing to format/);
+        expect(r.events.filter((e) => e.startsWith("mkfs") || e.startsWith("mount") || e.startsWith("systemctl"))).to.deep.equal([]);
+    });
+});
