@@ -142,6 +142,14 @@ export const azNames = network.azNames;
 export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
 export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
 export const apiEndpoint = api.endpoint;
+// Cluster facts the add-ons stack receives (automation/driver.ts addonsInputs).
+export const region = cfg.region;
+export const kubernetesVersion = cfg.kubernetes.version;
+export const podCidr = cfg.kubernetes.podCidr;
+export const serviceCidr = cfg.kubernetes.serviceCidr;
+export const clusterDomain = cfg.kubernetes.clusterDomain;
+export const vpcCidr = cfg.network.vpcCidr;
+export const clusterAutoscaler = cfg.addons.clusterAutoscaler;
 export const workerPoolNames = cfg.workerPools.map((pool) => pool.name);
 export const etcdMemberIps = etcdMembers.map((member) => member.ip);
 export const etcdEndpoints = etcd.endpoints;

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { addonSettingsForRender, renderEnvironment } from "../../automation/render";
+import { addonsConfigFrom, addonsInputs } from "../../automation/driver";
 import { loadStackConfig } from "../../automation/stackConfig";
 import { parseClusterConfig } from "../../components/config";
 import { root } from "../harness";
@@ -41,6 +42,14 @@ describe("kaws render: DIR/addons", function () {
         expect(kmsKeyArn).to.be.a("string").and.match(/^arn:aws:kms:/);
         expect(gp3.parameters.kmsKeyId).to.equal(kmsKeyArn);
         expect(documents.map((d) => d.file)).to.include("deployment-cluster-autoscaler.yaml");
+    });
+
+    it("the infra program exports every output the add-ons stage needs, secret ones as secrets", () => {
+        const outputs = Object.fromEntries(Object.entries(plan.outputs).map(([key, value]) => [key, { value, secret: value === "[secret]" }]));
+        const config = addonsConfigFrom(outputs);
+        for (const key of addonsInputs.secret) expect(outputs[key].secret, key).to.equal(true);
+        expect(config["kaws-addons:clusterAutoscaler"].value).to.equal("true");
+        expect(config["kaws-addons:podCidr"].value).to.equal(plan.outputs.podCidr);
     });
 
     it("never writes secret values: Secrets carry [secret]", () => {
