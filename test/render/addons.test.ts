@@ -131,6 +131,16 @@ describe("render/addons", () => {
         expect(ccm.spec.template.spec.nodeSelector).to.have.property("node-role.kubernetes.io/control-plane");
     });
 
+    it("runs what calls AWS with the control plane's instance role there, on the host network (IMDS hop limit 1)", () => {
+        for (const [kind, name] of [["DaemonSet", "aws-cloud-controller-manager"], ["Deployment", "ebs-csi-controller"], ["Deployment", "cluster-autoscaler"]]) {
+            const pod = find(objects, kind, name).spec.template.spec;
+            expect(pod.hostNetwork, name).to.equal(true);
+            expect(pod.nodeSelector, name).to.deep.equal({ "node-role.kubernetes.io/control-plane": "" });
+            expect(pod.tolerations, name).to.deep.include({ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" });
+        }
+        expect(find(objects, "DaemonSet", "aws-node-termination-handler").spec.template.spec.hostNetwork).to.equal(true);
+    });
+
     it("installs the cluster-autoscaler only when enabled, discovering ASGs by the cluster's tags", () => {
         const ca = containersOf(find(objects, "Deployment", "cluster-autoscaler"))[0];
         expect(ca.command).to.include("--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/kaws-test");

@@ -13,7 +13,8 @@ export function autoscalerDiscoveryTags(clusterName: string): string[] {
 
 /**
  * cluster-autoscaler (minor matching Kubernetes) on the control plane, whose instance role carries the
- * autoscaling permissions. Discovers worker ASGs by tag; never scales the control plane or etcd.
+ * autoscaling permissions, on the host network (control-plane IMDSv2 hop limit is 1). Discovers worker
+ * ASGs by tag; never scales the control plane or etcd.
  */
 export function renderClusterAutoscaler<S>(s: AddonSettings<S>): KubeObject[] {
     const labels = { app: name, ...labelsFor(name) };
@@ -53,6 +54,8 @@ export function renderClusterAutoscaler<S>(s: AddonSettings<S>): KubeObject[] {
                         serviceAccountName: name,
                         priorityClassName: "system-cluster-critical",
                         ...controlPlaneScheduling,
+                        hostNetwork: true,
+                        dnsPolicy: "ClusterFirstWithHostNet",
                         containers: [{
                             name,
                             image: `registry.k8s.io/autoscaling/cluster-autoscaler:${pinsFor(s.kubernetesVersion).clusterAutoscaler}`,

@@ -23,8 +23,10 @@ const sidecar = (containerName: string, image: string, args: string[]) => ({
 
 /**
  * The EBS CSI driver. Its controller runs on the control plane, whose instance role carries the EBS and
- * KMS permissions (credentials from IMDSv2, so the control-plane launch template needs hop limit 2). No
- * snapshotter: the VolumeSnapshot CRDs are not installed.
+ * KMS permissions, on the host network: control-plane instances keep the IMDSv2 hop limit at 1, so only
+ * host-network pods get instance credentials. One replica (leader-elected sidecars; two would collide on
+ * the host's health port on a single-node control plane); it moves to another control-plane node when
+ * its node goes. No snapshotter: the VolumeSnapshot CRDs are not installed.
  */
 export function renderEbsCsiDriver<S>(s: AddonSettings<S>): KubeObject[] {
     const controllerLabels = { app: controller, ...labelsFor("aws-ebs-csi-driver") };
@@ -69,7 +71,8 @@ export function renderEbsCsiDriver<S>(s: AddonSettings<S>): KubeObject[] {
             kind: "Deployment",
             metadata: { name: controller, namespace: systemNamespace, labels: controllerLabels },
             spec: {
-                replicas: 2,
+                replicas: 1,
+                strategy: { type: "Recreate" },
                 selector: { matchLabels: { app: controller } },
                 template: {
                     metadata: { labels: controllerLabels },
@@ -77,14 +80,8 @@ export function renderEbsCsiDriver<S>(s: AddonSettings<S>): KubeObject[] {
                         serviceAccountName: controllerSa,
                         priorityClassName: "system-cluster-critical",
                         ...controlPlaneScheduling,
-                        affinity: {
-                            podAntiAffinity: {
-                                preferredDuringSchedulingIgnoredDuringExecution: [{
-                                    weight: 100,
-                                    podAffinityTerm: { labelSelector: { matchLabels: { app: controller } }, topologyKey: "kubernetes.io/hostname" },
-                                }],
-                            },
-                        },
+                        hostNetwork: true,
+                        dnsPolicy: "ClusterFirstWithHostNet",
                         securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
                         containers: [
                             {
@@ -118,12 +115,6 @@ export function renderEbsCsiDriver<S>(s: AddonSettings<S>): KubeObject[] {
                     },
                 },
             },
-        },
-        {
-            apiVersion: "policy/v1",
-            kind: "PodDisruptionBudget",
-            metadata: { name: controller, namespace: systemNamespace },
-            spec: { maxUnavailable: 1, selector: { matchLabels: { app: controller } } },
         },
         {
             apiVersion: "apps/v1",
