@@ -110,17 +110,8 @@ describe("etcd members from the rendered configuration (real etcd)", function ()
         const rendered = roles.map((role) => parseEnvironment(nodeFile(prod, role, "/etc/etcd/etcd.env")!));
         memberIps = rendered.map((env) => new URL(env.ETCD_ADVERTISE_CLIENT_URLS).hostname);
 
-        // Certificates: the program's own when it already delivers the apiserver-etcd-client certificate to
-        // the control plane; otherwise the same Encryption component evaluated alone (one CA either way).
-        let pki: (role: string, nodePath: string) => string | undefined = (role, nodePath) => nodeFile(prod, role, nodePath);
-        if (pki("controlplane", `${etcdClientCertPath}.crt`) === undefined) {
-            console.log("      certificates: from test/fixtures/encryptionProgram.ts (the program does not deliver control-plane files yet)");
-            const alone = await evaluate("prod", {}, "test/fixtures/encryptionProgram.ts");
-            pki = (role, nodePath) => {
-                const output = alone.outputs[`file:${role}:${nodePath}`];
-                return output === undefined ? undefined : text(output.value);
-            };
-        }
+        // Certificates: what the program delivers to the members and to the control plane (one CA).
+        const pki = (role: string, nodePath: string) => nodeFile(prod, role, nodePath);
         const write = (file: string, content: string | undefined) => {
             if (content === undefined) throw new Error(`no content for ${file}`);
             fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -130,6 +121,9 @@ describe("etcd members from the rendered configuration (real etcd)", function ()
         write(path.join(work, "client", "client.crt"), pki("controlplane", `${etcdClientCertPath}.crt`));
         write(path.join(work, "client", "client.key"), pki("controlplane", `${etcdClientCertPath}.key`));
         tls = [`--cacert=${work}/client/ca.crt`, `--cert=${work}/client/client.crt`, `--key=${work}/client/client.key`];
+        // A client certificate of the cluster CA: valid for the API, never for etcd (CIS 2.7, a unique etcd CA).
+        write(path.join(work, "foreign", "client.crt"), pki("controlplane", "/etc/kubernetes/pki/apiserver-kubelet-client.crt"));
+        write(path.join(work, "foreign", "client.key"), pki("controlplane", "/etc/kubernetes/pki/apiserver-kubelet-client.key"));
 
         // Loopback ports per member: client (advertised), client (local listener), peer, metrics.
         const base = 20000 + (process.pid % 400) * 20;
@@ -186,9 +180,12 @@ describe("etcd members from the rendered configuration (real etcd)", function ()
         expect(peers.sort()).to.deep.equal([["etcd-0", true], ["etcd-1", true], ["etcd-2", true]]);
     });
 
-    it("rejects a client without a certificate", () => {
+    it("rejects a client without a certificate, and one with a cluster-CA certificate", () => {
         const anonymous = etcdctl([`--endpoints=${members[0].clientUrl}`, `--cacert=${work}/client/ca.crt`, "get", "kaws/anything"], 3000);
         expect(anonymous.ok).to.equal(false);
+        const foreign = etcdctl([`--endpoints=${members[0].clientUrl}`, `--cacert=${work}/client/ca.crt`,
+            `--cert=${work}/foreign/client.crt`, `--key=${work}/foreign/client.key`, "get", "kaws/anything"], 3000);
+        expect(foreign.ok).to.equal(false);
         // With a certificate the same request works: the refusal is about the certificate.
         expect(etcdctl([`--endpoints=${members[0].clientUrl}`, ...tls, "get", "kaws/anything"]).ok).to.equal(true);
     });
