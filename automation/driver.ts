@@ -213,6 +213,7 @@ class Run {
     }
 
     summary(): void {
+        if (this.rows.length === 0) return;
         const width = Math.max(5, ...this.rows.map((r) => r.stage.length));
         const lines = [
             `\n== ${this.title}: summary ==`,

@@ -41,8 +41,16 @@ export function handleFor(stack: auto.Stack, project: string): StackHandle {
  * add-ons program in automation/addons, both selected (or created) as stack <env>.
  */
 export function pulumiStacks(root: string): StackFactory {
-    const open = async (workDir: string, project: string, env: string) =>
-        handleFor(await auto.LocalWorkspace.createOrSelectStack({ stackName: env, workDir }), project);
+    const open = async (workDir: string, project: string, env: string) => {
+        try {
+            return handleFor(await auto.LocalWorkspace.createOrSelectStack({ stackName: env, workDir }), project);
+        } catch (err) {
+            if (/ENOENT[\s\S]*pulumi|pulumi[\s\S]*ENOENT/.test(String(err instanceof Error ? err.message : err))) {
+                throw new Error("the Pulumi CLI is not on PATH; install it (the Automation API drives it), or use `kaws render`, which needs no CLI");
+            }
+            throw err;
+        }
+    };
     return {
         infra: (env) => open(root, "kaws", env),
         addons: (env) => open(path.join(root, "automation", "addons"), "kaws-addons", env),

@@ -42,7 +42,7 @@ describe("aws (preflight and post-destroy sweep, against moto_server)", function
             console.log("    skipped: moto_server is not on PATH");
             this.skip();
         }
-        Object.assign(process.env, { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_SESSION_TOKEN: "testing", AWS_EC2_METADATA_DISABLED: "true" });
+        Object.assign(process.env, { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_SESSION_TOKEN: "testing", AWS_EC2_METADATA_DISABLED: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
         const port = await freePort();
         moto = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
         endpoint = `http://127.0.0.1:${port}`;

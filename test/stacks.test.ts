@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import * as auto from "@pulumi/pulumi/automation";
 import { StackLockedError } from "../automation/driver";
-import { handleFor } from "../automation/stacks";
+import { handleFor, pulumiStacks } from "../automation/stacks";
+import { execFileSync } from "child_process";
+import { root } from "./harness";
 
 /** A stand-in for an Automation API Stack: records the options each operation receives. */
 function fakeStack(behaviour: { fail?: unknown } = {}) {
@@ -56,5 +58,17 @@ describe("stacks: the Automation API wrapper behind the driver's seam", () => {
         const other = new Error("boom");
         try { await fakeStack({ fail: other }).handle.preview({ onOutput, signal }); } catch (err) { error = err; }
         expect(error).to.equal(other);
+    });
+
+    it("says in one line that the Pulumi CLI is missing, when it is", async function () {
+        let installed = false;
+        try { execFileSync("pulumi", ["version"], { stdio: "ignore" }); installed = true; } catch { /* not installed: the case under test */ }
+        if (installed) {
+            console.log("    skipped: the Pulumi CLI is on PATH");
+            this.skip();
+        }
+        let error: unknown;
+        try { await pulumiStacks(root).infra("dev"); } catch (err) { error = err; }
+        expect((error as Error).message).to.equal("the Pulumi CLI is not on PATH; install it (the Automation API drives it), or use `kaws render`, which needs no CLI");
     });
 });

@@ -44,6 +44,8 @@ export function renderCloudController<S>(s: AddonSettings<S>): KubeObject[] {
                         priorityClassName: "system-node-critical",
                         hostNetwork: true,
                         ...controlPlaneScheduling,
+                        // It must run before pod networking makes its node Ready.
+                        tolerations: [...controlPlaneScheduling.tolerations, { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" }],
                         containers: [{
                             name,
                             image: `registry.k8s.io/provider-aws/cloud-controller-manager:${pinsFor(s.kubernetesVersion).cloudControllerManager}`,
