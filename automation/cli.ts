@@ -113,6 +113,22 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps): Comm
             await preview(environment(command, env), driver());
         });
 
+    const runPreflight = async (env: string, signal: AbortSignal) => {
+        const config = loadStackConfig(root, env);
+        const check = (deps ? deps() : defaultDeps(root, signal)).preflight;
+        const result = await check(config["aws:region"], Number(config["kaws:azCount"] ?? 3), signal);
+        io.stdout(`preflight: AWS account ${result.account}, region ${config["aws:region"]}\n`);
+        if (result.problems.length > 0) throw new Error(`preflight: ${result.problems.join("; ")}`);
+    };
+
+    program.command("preflight")
+        .description("Check AWS credentials (and the account they reach) and that the region has the zones the stack asks for; changes nothing")
+        .argument("<env>", envArgument)
+        .action(async (env: string, _opts: unknown, command: Command) => {
+            environment(command, env);
+            await runPreflight(env, driver().signal);
+        });
+
     program.command("up")
         .description("Preflight (credentials, zones) → infra stack up → wait for the API's /readyz (checked against the cluster CA) → add-ons stack up")
         .argument("<env>", envArgument)
@@ -120,12 +136,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps): Comm
         .action(async (env: string, opts: { skipPreflight?: boolean }, command: Command) => {
             environment(command, env);
             const d = driver();
-            if (!opts.skipPreflight) {
-                const config = loadStackConfig(root, env);
-                const result = await (deps ? deps() : defaultDeps(root, d.signal)).preflight(config["aws:region"], Number(config["kaws:azCount"] ?? 3), d.signal);
-                io.stdout(`preflight: AWS account ${result.account}, region ${config["aws:region"]}\n`);
-                if (result.problems.length > 0) throw new Error(`preflight: ${result.problems.join("; ")}`);
-            }
+            if (!opts.skipPreflight) await runPreflight(env, d.signal);
             await up(env, d);
         });
 

@@ -97,6 +97,7 @@ interface Scenario {
     stdinIsTTY?: boolean;
     answer?: string;
     abortAfterMs?: number;
+    preflightProblems?: string[];
 }
 
 interface Result { code: number; stdout: string; stderr: string; log: string[]; addons: FakeStack; waits: ApiWaitRequest[] }
@@ -128,7 +129,7 @@ async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
             },
         },
         sweeper: { leftovers: async (cluster, region) => { log.push(`sweep ${cluster} ${region}`); return scenario.leftovers ?? []; } },
-        preflight: async (region) => { log.push(`preflight ${region}`); return { account: "123456789012", problems: [] }; },
+        preflight: async (region) => { log.push(`preflight ${region}`); return { account: "123456789012", problems: scenario.preflightProblems ?? [] }; },
         signal: controller.signal,
         stdinIsTTY: scenario.stdinIsTTY ?? false,
         prompt: async () => { log.push("prompt"); return scenario.answer ?? ""; },
@@ -280,6 +281,17 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         const keyData = Buffer.from(secrets.caKey).toString("base64");
         expect(redactor.apply(`error decoding ${keyData} at https://api.kaws-test.example:6443 for 10.32.0.0/12`))
             .to.equal("error decoding [secret] at https://api.kaws-test.example:6443 for 10.32.0.0/12");
+    });
+
+    it("preflight: checks the stack's region and changes nothing; up stops on its problems", async () => {
+        const r = await kaws(["preflight", "prod"]);
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(r.log).to.deep.equal(["preflight eu-west-1"]);
+        expect(r.stdout).to.equal("preflight: AWS account 123456789012, region eu-west-1\n");
+        const failed = await kaws(["up", "dev"], { preflightProblems: ["aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3"] });
+        expect(failed.code).to.equal(exitCodes.failed);
+        expect(failed.log).to.deep.equal(["preflight eu-west-1"]);
+        expect(failed.stderr).to.equal("kaws: preflight: aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3\n");
     });
 
     it("names every infra output the add-ons stage is missing", () => {
