@@ -147,6 +147,17 @@ describe("render/addons", () => {
         expect(all({ ...settings, clusterAutoscaler: false }).filter((o) => o.metadata.name === "cluster-autoscaler")).to.deep.equal([]);
     });
 
+    it("gives every container that must not run as root an explicit non-root uid (so the kubelet can check it)", () => {
+        for (const o of objects.filter((x) => x.kind === "Deployment" || x.kind === "DaemonSet") as any[]) {
+            const pod = o.spec.template.spec;
+            for (const c of containersOf(o)) {
+                const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+                if (!nonRoot) continue;
+                expect(c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser, `${o.metadata.name}/${c.name}`).to.be.a("number").greaterThan(0);
+            }
+        }
+    });
+
     it("puts secret values only into Secret objects", () => {
         const text = JSON.stringify(objects.filter((o) => o.kind !== "Secret"));
         expect(text).not.to.contain(settings.weavePassword);

@@ -84,7 +84,7 @@ export function renderKubeletCsrApprover<S>(s: AddonSettings<S>): KubeObject[] {
                             ],
                             livenessProbe: { httpGet: { path: "/healthz", port: 8081 } },
                             resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
-                            securityContext: restrictedContainer,
+                            securityContext: { ...restrictedContainer, runAsUser: 65532, runAsGroup: 65532 },
                         }],
                     },
                 },

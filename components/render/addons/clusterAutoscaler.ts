@@ -71,7 +71,7 @@ export function renderClusterAutoscaler<S>(s: AddonSettings<S>): KubeObject[] {
                             ],
                             env: [{ name: "AWS_REGION", value: s.region }],
                             resources: { requests: { cpu: "100m", memory: "300Mi" }, limits: { memory: "600Mi" } },
-                            securityContext: restrictedContainer,
+                            securityContext: { ...restrictedContainer, runAsUser: 65534, runAsGroup: 65534 },
                         }],
                     },
                 },

@@ -18,7 +18,7 @@ export function renderKubeProxy<S>(s: AddonSettings<S>): KubeObject[] {
         clientConnection: { kubeconfig: "/var/lib/kube-proxy/kubeconfig.conf" },
         clusterCIDR: s.podCidr,
         mode: "iptables",
-        metricsBindAddress: "0.0.0.0:10249",
+        metricsBindAddress: "127.0.0.1:10249",
         conntrack: { maxPerCore: 32768, min: 131072 },
     };
     const kubeconfig = {

@@ -112,7 +112,7 @@ export function serviceIp(serviceCidr: string, n: number): string {
     return long2ip(ip2long(block.base) + n);
 }
 
-/** Hardened defaults for containers that need no privileges. */
+/** Hardened defaults for containers that need no privileges (callers set the image's non-root uid). */
 export const restrictedContainer = {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
