@@ -422,6 +422,8 @@ esac
 id etcd >/dev/null 2>&1 || useradd --system --no-create-home --home-dir "$data_dir" --shell /sbin/nologin etcd
 install -d -m 0700 "$data_dir"
 mountpoint -q "$data_dir" || mount -o noatime "$device" "$data_dir"
+# Picks up a volume enlarged since the last boot (kaws:etcdVolumeSizeGiB); a no-op otherwise.
+xfs_growfs "$data_dir" >/dev/null
 chown etcd:etcd "$data_dir"
 chmod 0700 "$data_dir"
 
@@ -445,8 +447,23 @@ if [ "$installed" != "$etcd_version" ]; then
   install -m 0755 "$download/$archive/etcd" "$download/$archive/etcdctl" "$download/$archive/etcdutl" ${etcdPaths.binDir}/
 fi
 
-# new: first start of a blank volume; existing: the volume already holds this member's data.
-if [ -d "$data_dir/member" ]; then state=existing; else state=new; fi
+# existing: the volume holds this member's data, or it is blank and the running cluster lists this member
+# (a replaced volume after \`etcdctl member add\`, or a member starting after its peers); new: it is blank
+# and no peer answers, the first start of the cluster. A running cluster without this member is refused.
+cluster_state() {
+  local endpoints="" peer listed
+  if [ -d "$data_dir/member" ]; then echo existing; return; fi
+  for peer in $peer_ips; do endpoints="$endpoints\${endpoints:+,}https://$peer:${etcdPorts.client}"; done
+  if [ -z "$endpoints" ]; then echo new; return; fi
+  if ! listed=$(${etcdPaths.binDir}/etcdctl --endpoints="$endpoints" --cacert=${etcdPaths.caCert} --cert=${etcdPaths.peerCert} \\
+    --key=${etcdPaths.peerKey} --dial-timeout=3s --command-timeout=10s member list 2>/dev/null); then
+    echo new
+    return
+  fi
+  if grep -qF "https://$fixed_ip:${etcdPorts.peer}" <<<"$listed"; then echo existing; return; fi
+  fail "the running cluster does not list $member; on a healthy member run: etcdctl member add $member --peer-urls=https://$fixed_ip:${etcdPorts.peer}"
+}
+state=$(cluster_state)
 install -m 0600 /dev/null ${etcdPaths.clusterState}
 echo "ETCD_INITIAL_CLUSTER_STATE=$state" > ${etcdPaths.clusterState}
 log "starting $member ($state) on $fixed_ip"

@@ -321,12 +321,21 @@ esac`,
         useradd: `event "useradd $*"; touch "$SANDBOX/state/etcd-user"`,
         chown: `event "chown $*"`,
         systemctl: `event "systemctl $*"`,
+        xfs_growfs: `event "xfs_growfs $*"`,
         sleep: "true",
     };
 
     interface Run { status: number | null; stderr: string; events: string[]; sandbox: string }
 
-    function run(scenario: { blkid: number; busyPolls: number; dataPresent: boolean; etcdInstalled: boolean; sha256: string }): Run {
+    /** The release's etcd reports its version; its etcdctl answers `member list` only while a cluster runs. */
+    const fakeBinary = `#!/bin/bash
+case "$(basename "$0")" in
+  etcd) echo "etcd Version: 3.6.14" ;;
+  etcdctl) echo "etcdctl $*" >> "$SANDBOX/state/events"; [ -f "$SANDBOX/state/members" ] && cat "$SANDBOX/state/members" ;;
+esac
+`;
+
+    function run(scenario: { blkid: number; busyPolls: number; dataPresent: boolean; etcdInstalled: boolean; sha256: string; runningCluster?: string }): Run {
         const s = fs.mkdtempSync(path.join(work, "sandbox-"));
         const mk = (dir: string) => fs.mkdirSync(path.join(s, dir), { recursive: true });
         ["stubs", "state", "bin", "sbin", "varlib", "net/eth0", "net/ens6", "dev/disk/by-id"].forEach(mk);
@@ -347,7 +356,10 @@ esac`,
             fs.mkdirSync(path.join(s, "varlib/etcd/member"), { recursive: true });
             fs.writeFileSync(path.join(s, "state/etcd-user"), "");
         }
-        if (scenario.etcdInstalled) fs.writeFileSync(path.join(s, "bin/etcd"), "#!/bin/sh\necho 'etcd Version: 3.6.14'\n", { mode: 0o755 });
+        if (scenario.etcdInstalled) {
+            for (const binary of ["etcd", "etcdctl", "etcdutl"]) fs.writeFileSync(path.join(s, "bin", binary), fakeBinary, { mode: 0o755 });
+        }
+        if (scenario.runningCluster !== undefined) fs.writeFileSync(path.join(s, "state/members"), scenario.runningCluster);
         fs.copyFileSync(release, path.join(s, "release.tar.gz"));
         fs.writeFileSync(path.join(s, "boot.sh"), renderEtcdBootScript({
             clusterName: "kaws-prod", member: members[0], subnetPrefixLength: 19, peerIps: [members[1].ip, members[2].ip],
@@ -384,7 +396,7 @@ PATH="$SANDBOX/stubs:$PATH" exec bash "$SANDBOX/boot.sh"
         work = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-boot-"));
         const dir = path.join(work, "etcd-v3.6.14-linux-amd64");
         fs.mkdirSync(dir);
-        for (const binary of ["etcd", "etcdctl", "etcdutl"]) fs.writeFileSync(path.join(dir, binary), "#!/bin/sh\necho 'etcd Version: 3.6.14'\n", { mode: 0o755 });
+        for (const binary of ["etcd", "etcdctl", "etcdutl"]) fs.writeFileSync(path.join(dir, binary), fakeBinary, { mode: 0o755 });
         release = path.join(work, "release.tar.gz");
         expect(spawnSync("tar", ["-czf", release, "-C", work, "etcd-v3.6.14-linux-amd64"]).status).to.equal(0);
         releaseSha256 = spawnSync("sha256sum", [release], { encoding: "utf8" }).stdout.split(" ")[0];
@@ -416,6 +428,26 @@ PATH="$SANDBOX/stubs:$PATH" exec bash "$SANDBOX/boot.sh"
         expect(fs.statSync(state).mode & 0o777).to.equal(0o600);
         expect(fs.readFileSync(path.join(r.sandbox, "etc/systemd/networkd.conf.d/kaws-etcd.conf"), "utf8")).to.contain("ManageForeignRoutes=no");
         expect(r.events).to.include("systemctl enable etcd.service kaws-etcd-snapshot.timer");
+        expect(r.events).to.include(`xfs_growfs /var/lib/etcd`);
+        // No peer answered: this is the first start of the cluster.
+        expect(r.events.filter((e) => e.startsWith("etcdctl"))).to.deep.equal([
+            `etcdctl --endpoints=https://${members[1].ip}:2379,https://${members[2].ip}:2379 --cacert=/etc/etcd/pki/ca.crt --cert=/etc/etcd/pki/peer.crt --key=/etc/etcd/pki/peer.key --dial-timeout=3s --command-timeout=10s member list`,
+        ]);
+    });
+
+    it("on a blank volume with the cluster running and listing this member (a replaced volume): joins as existing", () => {
+        const listing = members.map((m, i) => `${i}abc, ${i === 0 ? "unstarted" : "started"}, ${i === 0 ? "" : m.name}, https://${m.ip}:2380, https://${m.ip}:2379, false`).join("\n");
+        const r = run({ blkid: 2, busyPolls: 0, dataPresent: false, etcdInstalled: true, sha256: releaseSha256, runningCluster: listing });
+        expect(r.status, `${r.stderr}\n${r.events.join("\n")}`).to.equal(0);
+        expect(fs.readFileSync(path.join(r.sandbox, "etc/etcd/cluster-state.env"), "utf8")).to.equal("ETCD_INITIAL_CLUSTER_STATE=existing\n");
+    });
+
+    it("on a blank volume with a running cluster that does not list this member: refuses and says how to add it", () => {
+        const listing = members.slice(1).map((m, i) => `${i}abc, started, ${m.name}, https://${m.ip}:2380, https://${m.ip}:2379, false`).join("\n");
+        const r = run({ blkid: 2, busyPolls: 0, dataPresent: false, etcdInstalled: true, sha256: releaseSha256, runningCluster: listing });
+        expect(r.status).to.not.equal(0);
+        expect(r.stderr).to.contain(`etcdctl member add etcd-0 --peer-urls=https://${members[0].ip}:2380`);
+        expect(r.events.filter((e) => e.startsWith("systemctl"))).to.deep.equal([]);
     });
 
     it("on a volume with data: never formats, keeps the installed etcd, starts it as existing", () => {
