@@ -314,12 +314,17 @@ describe("kaws driver with the real Pulumi CLI", function () {
 
     it("opens the add-ons stack through the Automation API, sets its config and reads its (empty) outputs", async () => {
         const backend = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-backend-"));
+        const saved = { ...process.env };
         Object.assign(process.env, { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "test-only" });
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const stacks = require("../automation/stacks").pulumiStacks(root);
-        const addons: StackHandle = await stacks.addons("kawstest");
-        await addons.setConfig(addonsConfigFrom(infraOutputs));
-        expect(await addons.outputs()).to.deep.equal({});
-        fs.rmSync(path.join(root, "automation", "addons", "Pulumi.kawstest.yaml"), { force: true });
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const stacks = require("../automation/stacks").pulumiStacks(root);
+            const addons: StackHandle = await stacks.addons("kawstest");
+            await addons.setConfig(addonsConfigFrom(infraOutputs));
+            expect(await addons.outputs()).to.deep.equal({});
+        } finally {
+            process.env = saved;
+            fs.rmSync(path.join(root, "automation", "addons", "Pulumi.kawstest.yaml"), { force: true });
+        }
     });
 });
