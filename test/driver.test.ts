@@ -328,3 +328,15 @@ describe("kaws driver with the real Pulumi CLI", function () {
         }
     });
 });
+
+describe("the ESC example for Pulumi Deployments", () => {
+    it("maps every infra output the driver passes to the add-ons stack, under the same config key", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const doc = require("yaml").parse(fs.readFileSync(path.join(root, "automation", "addons", "esc-environment.example.yaml"), "utf8"));
+        const expected = Object.keys(addonsConfigFrom(infraOutputs)).sort();
+        expect(Object.keys(doc.values.pulumiConfig).sort()).to.deep.equal(expected);
+        for (const [key, value] of Object.entries<string>(doc.values.pulumiConfig)) {
+            expect(value, key).to.equal(`\${infra.dev.${key.slice("kaws-addons:".length)}}`);
+        }
+    });
+});
