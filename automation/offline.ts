@@ -24,6 +24,8 @@ export interface RecordedResource {
     readonly inputs: Record<string, any>;
     /** The replacementTrigger resource option: the engine replaces the resource when it changes. */
     readonly replacementTrigger?: unknown;
+    /** The ignoreChanges resource option: properties whose changes the engine leaves alone. */
+    readonly ignoreChanges?: string[];
 }
 
 export interface StackOutput {
@@ -118,6 +120,7 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
             custom: req.getCustom(),
             provider: req.getProvider() || undefined,
             inputs: deserializeProperties(req.getObject()),
+            ignoreChanges: req.getIgnorechangesList(),
             replacementTrigger: req.hasReplacementTrigger() ? req.getReplacementTrigger().toJavaScript() : undefined,
         });
         return register(req, callback);

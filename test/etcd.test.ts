@@ -123,11 +123,12 @@ describe("EtcdCluster", () => {
         }
     });
 
-    it("runs each member as an ASG of one, EC2 health checks, no instance refresh", () => {
+    it("runs each member as an ASG of one, EC2 health checks, never rolled by the engine (no refresh, template version drift ignored)", () => {
         for (const member of members(prod)) {
             const group = ofMember(prod, ASG, member);
             expect(group.inputs).to.include({ minSize: 1, maxSize: 1, desiredCapacity: 1, healthCheckType: "EC2" });
             expect(group.inputs.instanceRefresh).to.equal(undefined);
+            expect(group.ignoreChanges).to.deep.equal(["launchTemplate.version"]);
             expect(group.inputs.launchTemplate.id).to.equal(idOf(ofMember(prod, TEMPLATE, member)));
         }
         const groups = prod.outputs.etcdMemberGroups.value as { member: string; autoScalingGroupName: string; launchTemplateId: string }[];
