@@ -131,7 +131,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 renderEtcdBootScript({
                     clusterName: args.clusterName,
                     member: { name: member.name, ip: member.ip },
-                    subnetPrefixLength: Number(subnet.cidr.split("/")[1]),
+                    subnetCidr: subnet.cidr,
                     peerIps: peers.filter((p) => p.name !== member.name).map((p) => p.ip),
                     etcdVersion: args.etcdVersion,
                     etcdSha256: etcdReleaseSha256[args.etcdVersion],

@@ -1,3 +1,4 @@
+import { Netmask } from "netmask";
 import { renderCloudConfig } from "./cloudInit";
 
 /** Ports of an etcd member: clients (TLS), peers (TLS) and plain-HTTP metrics on localhost only. */
@@ -288,8 +289,8 @@ echo "$ETCD_NAME restored and starting; restore the next member now. Once all ru
 export interface EtcdBootSettings {
     readonly clusterName: string;
     readonly member: EtcdPeer;
-    /** Prefix length of the member's private subnet (its fixed ENI's network). */
-    readonly subnetPrefixLength: number;
+    /** The member's private subnet (its fixed ENI's network). */
+    readonly subnetCidr: string;
     /** The other members' fixed IPs. */
     readonly peerIps: readonly string[];
     readonly etcdVersion: string;
@@ -309,15 +310,21 @@ export function renderEtcdBootScript(s: EtcdBootSettings): string {
     for (const [arch, sum] of Object.entries(s.etcdSha256)) {
         if (!sha256Pattern.test(sum)) throw new Error(`etcd ${s.etcdVersion} ${arch}: sha256 "${sum}" is not a 64-hex-digit checksum; fill it from the release's SHA256SUMS`);
     }
+    const subnet = new Netmask(s.subnetCidr);
     const peerIps = s.peerIps.join(" ");
+    const onLinkPeers = s.peerIps.filter((ip) => subnet.contains(ip)).join(" ");
+    const routedPeers = s.peerIps.filter((ip) => !subnet.contains(ip)).join(" ");
     return `#!/bin/bash
 # kaws: boots etcd member ${s.member.name} of ${s.clusterName}. Runs at every boot; every step is idempotent.
 set -euo pipefail
 member="${s.member.name}"
 cluster="${s.clusterName}"
 fixed_ip="${s.member.ip}"
-subnet_prefix="${s.subnetPrefixLength}"
+subnet_prefix="${subnet.bitmask}"
 peer_ips="${peerIps}"
+# Peers in this member's subnet are reached directly, the others through the subnet's router.
+on_link_peer_ips="${onLinkPeers}"
+routed_peer_ips="${routedPeers}"
 data_dir="${etcdPaths.dataDir}"
 etcd_version="${s.etcdVersion}"
 etcd_sha256_amd64="${s.etcdSha256.amd64}"
@@ -396,7 +403,10 @@ fi
 gateway=$(ip -4 route show default | awk '{ print $3; exit }')
 install -d -m 0755 /etc/systemd/networkd.conf.d
 printf '[Network]\\nManageForeignRoutes=no\\n' > /etc/systemd/networkd.conf.d/kaws-etcd.conf
-for peer in $peer_ips; do
+for peer in $on_link_peer_ips; do
+  ip route replace "$peer/32" dev "$eni_dev" src "$fixed_ip"
+done
+for peer in $routed_peer_ips; do
   ip route replace "$peer/32" via "$gateway" dev "$eni_dev" src "$fixed_ip"
 done
 

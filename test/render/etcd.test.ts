@@ -45,7 +45,7 @@ function bootScript(index: number): string {
     return renderEtcdBootScript({
         clusterName: "kaws-prod",
         member: members[index],
-        subnetPrefixLength: 19,
+        subnetCidr: "10.16.0.0/19",
         peerIps: members.filter((_, i) => i !== index).map((m) => m.ip),
         etcdVersion: "3.6.14",
         etcdSha256: etcdReleaseSha256["3.6.14"],
@@ -186,7 +186,7 @@ describe("etcd renderers", () => {
 
     it("refuses to render a boot script without a real etcd checksum", () => {
         expect(() => renderEtcdBootScript({
-            clusterName: "kaws-dev", member: members[0], subnetPrefixLength: 19, peerIps: [], etcdVersion: "3.6.14",
+            clusterName: "kaws-dev", member: members[0], subnetCidr: "10.16.0.0/19", peerIps: [], etcdVersion: "3.6.14",
             etcdSha256: { amd64: etcdReleaseSha256["3.6.14"].amd64, arm64: "FILL-ME-FROM-SHA256SUMS" },
         })).to.throw(/arm64.*SHA256SUMS/);
         const script = bootScript(0);
@@ -278,6 +278,8 @@ describe("etcd renderers", () => {
 describe("etcd boot script (sandboxed run)", function () {
     this.timeout(20_000);
     const eniMac = "0a:00:00:00:00:02";
+    /** A fourth member in etcd-0's subnet (five members over three AZs put two in one subnet). */
+    const sameSubnetPeer = "10.16.0.11";
     const deviceLink = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0abc";
     let release: string;
     let releaseSha256: string;
@@ -362,7 +364,7 @@ esac
         if (scenario.runningCluster !== undefined) fs.writeFileSync(path.join(s, "state/members"), scenario.runningCluster);
         fs.copyFileSync(release, path.join(s, "release.tar.gz"));
         fs.writeFileSync(path.join(s, "boot.sh"), renderEtcdBootScript({
-            clusterName: "kaws-prod", member: members[0], subnetPrefixLength: 19, peerIps: [members[1].ip, members[2].ip],
+            clusterName: "kaws-prod", member: members[0], subnetCidr: "10.16.0.0/19", peerIps: [members[1].ip, members[2].ip, sameSubnetPeer],
             etcdVersion: "3.6.14", etcdSha256: { amd64: scenario.sha256, arm64: scenario.sha256 },
         }));
         const harness = `set -e
@@ -412,6 +414,7 @@ PATH="$SANDBOX/stubs:$PATH" exec bash "$SANDBOX/boot.sh"
         expect(r.events).to.include("aws ec2 attach-network-interface --network-interface-id eni-0123 --instance-id i-new --device-index 1");
         expect(r.events).to.include("aws ec2 attach-volume --volume-id vol-0abc --instance-id i-new --device /dev/xvdf");
         for (const peer of [members[1].ip, members[2].ip]) expect(r.events).to.include(`ip route replace ${peer}/32 via 10.16.0.1 dev ens6 src ${members[0].ip}`);
+        expect(r.events).to.include(`ip route replace ${sameSubnetPeer}/32 dev ens6 src ${members[0].ip}`);
         expect(r.events.filter((e) => e.startsWith("mkfs.xfs"))).to.deep.equal([`mkfs.xfs -L etcd-data ${deviceLink}`]);
         expect(r.events).to.include(`mount -o noatime ${deviceLink} /var/lib/etcd`);
         expect(r.events).to.include("download https://github.com/etcd-io/etcd/releases/download/v3.6.14/etcd-v3.6.14-linux-amd64.tar.gz");
@@ -431,7 +434,7 @@ PATH="$SANDBOX/stubs:$PATH" exec bash "$SANDBOX/boot.sh"
         expect(r.events).to.include(`xfs_growfs /var/lib/etcd`);
         // No peer answered: this is the first start of the cluster.
         expect(r.events.filter((e) => e.startsWith("etcdctl"))).to.deep.equal([
-            `etcdctl --endpoints=https://${members[1].ip}:2379,https://${members[2].ip}:2379 --cacert=/etc/etcd/pki/ca.crt --cert=/etc/etcd/pki/peer.crt --key=/etc/etcd/pki/peer.key --dial-timeout=3s --command-timeout=10s member list`,
+            `etcdctl --endpoints=https://${members[1].ip}:2379,https://${members[2].ip}:2379,https://${sameSubnetPeer}:2379 --cacert=/etc/etcd/pki/ca.crt --cert=/etc/etcd/pki/peer.crt --key=/etc/etcd/pki/peer.key --dial-timeout=3s --command-timeout=10s member list`,
         ]);
     });
 
