@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { Netmask } from "netmask";
 import { KeyAlgorithm } from "./config";
+import { apiServerKubeletClientName } from "./render/addons/bootstrap";
 
 /** A certificate authority: its self-signed certificate and its (secret) key. */
 export interface CertificateAuthority {
@@ -177,7 +178,7 @@ export class Pki extends pulumi.ComponentResource {
             ],
             ipAddresses: [firstServiceIp(args.serviceCidr), "127.0.0.1"],
         });
-        this.apiServerKubeletClient = issue("apiserver-kubelet-client", this.clusterCa, "client", { commonName: "kube-apiserver-kubelet-client" });
+        this.apiServerKubeletClient = issue("apiserver-kubelet-client", this.clusterCa, "client", { commonName: apiServerKubeletClientName });
         this.apiServerEtcdClient = issue("apiserver-etcd-client", this.etcdCa, "client", { commonName: "kube-apiserver-etcd-client" });
         this.frontProxyClient = issue("front-proxy-client", this.frontProxyCa, "client", { commonName: "front-proxy-client" });
         this.controllerManager = issue("controller-manager", this.clusterCa, "client", { commonName: "system:kube-controller-manager" });

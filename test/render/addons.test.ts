@@ -113,6 +113,17 @@ describe("render/addons", () => {
         expect(bound("system:certificates.k8s.io:certificatesigningrequests:selfnodeclient")).to.deep.equal(["system:nodes"]);
     });
 
+    it("lets the apiserver's kubelet client use the kubelet API (logs, exec) without being system:masters", () => {
+        const bindings = objects.filter((o: any) => o.kind === "ClusterRoleBinding" && o.roleRef.name === "system:kubelet-api-admin");
+        expect(bindings.flatMap((o: any) => o.subjects)).to.deep.equal([{ kind: "User", name: "kube-apiserver-kubelet-client", apiGroup: "rbac.authorization.k8s.io" }]);
+    });
+
+    it("runs metrics-server on control-plane nodes, the only ones kubelets admit on 10250", () => {
+        const spec = find(objects, "Deployment", "metrics-server").spec.template.spec;
+        expect(spec.nodeSelector).to.deep.equal({ "node-role.kubernetes.io/control-plane": "" });
+        expect(spec.tolerations.map((t: any) => t.key)).to.include("node-role.kubernetes.io/control-plane");
+    });
+
     it("approves kubelet serving certificates only for AWS node names inside the VPC", () => {
         const approver = containersOf(find(objects, "Deployment", "kubelet-csr-approver"))[0];
         expect(approver.image).to.equal("ghcr.io/postfinance/kubelet-csr-approver:v1.2.14");

@@ -1,8 +1,11 @@
 import { addonImages } from "../../versions";
 import {
     AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneScheduling, groupSubject, labelsFor,
-    restrictedContainer, saSubject, serviceAccount, systemNamespace,
+    restrictedContainer, saSubject, serviceAccount, systemNamespace, userSubject,
 } from "./objects";
+
+/** Common name of the client certificate kube-apiserver presents to kubelets (logs, exec, port-forward). */
+export const apiServerKubeletClientName = "kube-apiserver-kubelet-client";
 
 /** Group the bootstrap token authenticates kubelets as, until they hold their own client certificate. */
 export const bootstrapGroup = "system:bootstrappers:kaws:default-node-token";
@@ -32,6 +35,8 @@ export function renderNodeBootstrap<S>(s: AddonSettings<S>): KubeObject[] {
         clusterRoleBinding("kaws:kubelet-bootstrap", "system:node-bootstrapper", [groupSubject(bootstrapGroup)]),
         clusterRoleBinding("kaws:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", [groupSubject(bootstrapGroup)]),
         clusterRoleBinding("kaws:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", [groupSubject("system:nodes")]),
+        // The apiserver's kubelet client is deliberately not system:masters; this is all it may do on kubelets.
+        clusterRoleBinding("kaws:apiserver-kubelet-api-admin", "system:kubelet-api-admin", [userSubject(apiServerKubeletClientName)]),
     ];
 }
 

@@ -1,6 +1,6 @@
 import { addonImages } from "../../versions";
 import {
-    AddonSettings, KubeObject, clusterRole, clusterRoleBinding, labelsFor, restrictedContainer, roleBinding, saSubject, serviceAccount, systemNamespace,
+    AddonSettings, KubeObject, clusterRole, controlPlaneScheduling, clusterRoleBinding, labelsFor, restrictedContainer, roleBinding, saSubject, serviceAccount, systemNamespace,
 } from "./objects";
 
 const name = "metrics-server";
@@ -48,7 +48,8 @@ export function renderMetricsServer<S>(_s: AddonSettings<S>): KubeObject[] {
                     spec: {
                         serviceAccountName: name,
                         priorityClassName: "system-cluster-critical",
-                        nodeSelector: { "kubernetes.io/os": "linux" },
+                        // Kubelets (10250) admit only control-plane nodes (see components/securityGroups.ts).
+                        ...controlPlaneScheduling,
                         containers: [{
                             name,
                             image: addonImages.metricsServer,

@@ -81,6 +81,10 @@ export function saSubject(name: string, namespace = systemNamespace): Subject {
     return { kind: "ServiceAccount", name, namespace };
 }
 
+export function userSubject(name: string): Subject {
+    return { kind: "User", name, apiGroup: "rbac.authorization.k8s.io" };
+}
+
 export function groupSubject(name: string): Subject {
     return { kind: "Group", name, apiGroup: "rbac.authorization.k8s.io" };
 }
