@@ -169,6 +169,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             kmsKeyArn: args.kmsKeyArn,
             rootVolumeSizeGiB: 50,
             userData,
+            filesDigest: this.files.digest,
             // Pods on the control plane must not borrow its instance role; AWS-calling add-ons there use the host network.
             imdsHopLimit: 1,
         }, this);

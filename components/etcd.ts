@@ -148,6 +148,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 kmsKeyArn: args.kmsKeyArn,
                 rootVolumeSizeGiB: 20,
                 userData,
+                filesDigest: files.digest,
                 imdsHopLimit: 1,
             }, this);
 

@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { manifestName, NodeFileSpec, renderManifest, rolePrefix } from "./render/nodeFiles";
@@ -23,6 +24,11 @@ export class NodeFiles extends pulumi.ComponentResource {
     /** Bucket prefix, without trailing slash, that this role's instance profile may read. */
     readonly prefix: string;
     readonly objects: aws.s3.BucketObjectv2[];
+    /**
+     * SHA-256 over every path, mode and content. Launch templates carry it, so a changed file (a renewed
+     * certificate, a new flag) rolls the role's nodes. A digest reveals nothing of the keys it covers.
+     */
+    readonly digest: pulumi.Output<string>;
 
     constructor(name: string, args: NodeFilesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:assets:NodeFiles", name, {}, opts);
@@ -39,6 +45,12 @@ export class NodeFiles extends pulumi.ComponentResource {
             ...args.files.map((file) => store(`${this.prefix}${file.path}`, file.content)),
             store(`${this.prefix}/${manifestName}`, renderManifest(args.files)),
         ];
-        this.registerOutputs({ prefix: this.prefix });
+        const manifest = renderManifest(args.files);
+        this.digest = pulumi.unsecret(pulumi.all(args.files.map((file) => file.content)).apply((contents) => {
+            const hash = createHash("sha256").update(manifest);
+            args.files.forEach((file, i) => hash.update(`\0${file.path}\0${contents[i]}`));
+            return hash.digest("hex");
+        }));
+        this.registerOutputs({ prefix: this.prefix, digest: this.digest });
     }
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { withFilesDigest } from "./render/cloudInit";
 
 export interface NodeLaunchTemplateArgs {
     /** Node role written to the kaws:role tag: controlplane, etcd-<i> or worker-<pool>. */
@@ -16,6 +17,8 @@ export interface NodeLaunchTemplateArgs {
     readonly rootVolumeSizeGiB: number;
     /** Plain user data (cloud-config); it is base64-encoded here. Never key material. */
     readonly userData: pulumi.Input<string>;
+    /** Digest of the role's node files (NodeFiles.digest): a change makes a new template version. */
+    readonly filesDigest: pulumi.Input<string>;
     /** 1 keeps instance metadata away from pods; 2 lets pods that need IMDS reach it. */
     readonly imdsHopLimit: 1 | 2;
 }
@@ -28,7 +31,7 @@ export function nodeLaunchTemplate(name: string, args: NodeLaunchTemplateArgs, p
         instanceType: args.instanceType,
         iamInstanceProfile: { name: args.instanceProfileName },
         vpcSecurityGroupIds: args.securityGroupIds,
-        userData: pulumi.output(args.userData).apply((text) => Buffer.from(text, "utf8").toString("base64")),
+        userData: pulumi.all([args.userData, args.filesDigest]).apply(([text, digest]) => Buffer.from(withFilesDigest(text, digest), "utf8").toString("base64")),
         ebsOptimized: "true",
         metadataOptions: {
             httpEndpoint: "enabled",

@@ -126,6 +126,7 @@ export class WorkerPool extends pulumi.ComponentResource {
             kmsKeyArn: args.kmsKeyArn,
             rootVolumeSizeGiB: pool.rootVolumeSizeGiB,
             userData,
+            filesDigest: this.files.digest,
             imdsHopLimit: pool.podsNeedImds ? 2 : 1,
         }, this);
 

@@ -16,6 +16,16 @@ export interface CloudConfig {
 
 const secretMarkers = [/PRIVATE KEY/, /\bkind:\s*EncryptionConfiguration\b/, /client-key-data/, /WEAVE_PASSWORD=\S/];
 
+/**
+ * Marks user data with the digest of the node files it boots with. The comment changes the launch template
+ * whenever a file changes, which is what makes an instance refresh roll the nodes.
+ */
+export function withFilesDigest(userData: string, digest: string): string {
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw new Error(`node files digest must be 64 hex characters: ${digest}`);
+    const [first, ...rest] = userData.split("\n");
+    return [first, `# kaws node files sha256:${digest}`, ...rest].join("\n");
+}
+
 /** Renders EC2 user data as a #cloud-config document. Refuses content that looks like key material. */
 export function renderCloudConfig(config: CloudConfig): string {
     for (const file of config.files) {
