@@ -65,18 +65,16 @@ function urnFor(stack: string, parentUrn: string, type: string, name: string): s
     return `urn:pulumi:${stack}::${projectName}::${qualified}::${name}`;
 }
 
+/** Resolves each export as the engine does: nested Outputs inside objects and arrays included. */
 async function resolveOutputs(exported: Record<string, unknown>): Promise<Record<string, StackOutput>> {
     const outputs: Record<string, StackOutput> = {};
     for (const [key, value] of Object.entries(exported)) {
-        if (pulumi.Output.isInstance(value)) {
-            const [resolved, secret] = await Promise.all([
-                new Promise<unknown>((resolve) => value.apply((v) => { resolve(v); return v; })),
-                pulumi.isSecret(value),
-            ]);
-            outputs[key] = { value: resolved, secret };
-        } else {
-            outputs[key] = { value, secret: false };
-        }
+        const output = pulumi.output(value);
+        const [resolved, secret] = await Promise.all([
+            new Promise<unknown>((resolve) => output.apply((v) => { resolve(v); return v; })),
+            pulumi.isSecret(output),
+        ]);
+        outputs[key] = { value: resolved, secret };
     }
     return outputs;
 }

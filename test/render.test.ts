@@ -32,8 +32,10 @@ describe("kaws render", () => {
         expect(plan.resources.find((r: any) => r.name === "kaws-dev-vpc").parent).to.equal("kaws:network:Network::kaws-dev");
         expect(plan.outputs.vpcId).to.match(/^placeholder-/);
         expect(plan.outputs.azNames).to.deep.equal(["eu-west-1a"]);
+        expect(plan.outputs.securityGroupIds.workers).to.match(/^placeholder-/);
         for (const [key, value] of Object.entries<unknown>(plan.outputs)) {
             expect(JSON.stringify(value), key).to.not.match(/PRIVATE KEY|client-key-data|secretbox/);
+            expect(JSON.stringify(value), `${key} is fully resolved`).to.not.include("[Output<T>]");
         }
     });
 
