@@ -8,7 +8,7 @@ import { loadStackConfig } from "../automation/stackConfig";
 
 const root = path.resolve(__dirname, "..");
 const runs = 5;
-const targets = { medianSeconds: 5, peakRssMiB: 1024 };
+const targets = { medianSeconds: 2, peakRssMiB: 768 };
 
 async function main(): Promise<void> {
     let failed = false;
