@@ -69,7 +69,7 @@ function urnFor(stack: string, parentUrn: string, type: string, name: string): s
 async function resolveOutputs(exported: Record<string, unknown>): Promise<Record<string, StackOutput>> {
     const outputs: Record<string, StackOutput> = {};
     for (const [key, value] of Object.entries(exported)) {
-        const output = pulumi.output(value);
+        const output: pulumi.Output<unknown> = pulumi.output(value as pulumi.Input<unknown>);
         const [resolved, secret] = await Promise.all([
             new Promise<unknown>((resolve) => output.apply((v) => { resolve(v); return v; })),
             pulumi.isSecret(output),
