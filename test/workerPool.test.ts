@@ -51,6 +51,7 @@ describe("WorkerPool", function () {
                 expect(asg.inputs.instanceRefresh.strategy).to.equal("Rolling");
                 expect(asg.inputs.instanceRefresh.preferences.skipMatching).to.equal(true);
                 expect(asg.inputs.launchTemplate, "the mixed instances policy names the template").to.equal(undefined);
+                expect(asg.ignoreChanges, "the autoscaler owns desired capacity after creation").to.deep.equal(["desiredCapacity"]);
             }
         });
 
