@@ -1,6 +1,6 @@
 import { pinsFor } from "../../versions";
 import {
-    AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneScheduling, labelsFor, roleBinding, saSubject, serviceAccount, systemNamespace,
+    AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneScheduling, labelsFor, roleBinding, saSubject, serviceAccount, systemDaemonSet,
 } from "./objects";
 
 const name = "aws-cloud-controller-manager";
@@ -30,44 +30,31 @@ export function renderCloudController<S>(s: AddonSettings<S>): KubeObject[] {
         ]),
         clusterRoleBinding("system:cloud-controller-manager", "system:cloud-controller-manager", [saSubject(serviceAccountName)]),
         roleBinding("cloud-controller-manager:apiserver-authentication-reader", "extension-apiserver-authentication-reader", [saSubject(serviceAccountName)]),
-        {
-            apiVersion: "apps/v1",
-            kind: "DaemonSet",
-            metadata: { name, namespace: systemNamespace, labels },
-            spec: {
-                selector: { matchLabels: labels },
-                updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        serviceAccountName,
-                        priorityClassName: "system-node-critical",
-                        hostNetwork: true,
-                        ...controlPlaneScheduling,
-                        // It must run before pod networking makes its node Ready.
-                        tolerations: [...controlPlaneScheduling.tolerations, { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" }],
-                        containers: [{
-                            name,
-                            image: `registry.k8s.io/provider-aws/cloud-controller-manager:${pinsFor(s.kubernetesVersion).cloudControllerManager}`,
-                            args: [
-                                "--cloud-provider=aws",
-                                `--cluster-name=${s.clusterName}`,
-                                "--configure-cloud-routes=false",
-                                "--use-service-account-credentials=true",
-                                "--leader-elect=true",
-                                "--v=2",
-                            ],
-                            env: [
-                                { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
-                                { name: "KUBERNETES_SERVICE_PORT", value: "6443" },
-                                { name: "AWS_REGION", value: s.region },
-                            ],
-                            resources: { requests: { cpu: "200m", memory: "128Mi" } },
-                            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                        }],
-                    },
-                },
-            },
-        },
+        systemDaemonSet(name, { labels }, {
+            serviceAccountName,
+            hostNetwork: true,
+            ...controlPlaneScheduling,
+            // It must run before pod networking makes its node Ready.
+            tolerations: [...controlPlaneScheduling.tolerations, { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" }],
+            containers: [{
+                name,
+                image: `registry.k8s.io/provider-aws/cloud-controller-manager:${pinsFor(s.kubernetesVersion).cloudControllerManager}`,
+                args: [
+                    "--cloud-provider=aws",
+                    `--cluster-name=${s.clusterName}`,
+                    "--configure-cloud-routes=false",
+                    "--use-service-account-credentials=true",
+                    "--leader-elect=true",
+                    "--v=2",
+                ],
+                env: [
+                    { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
+                    { name: "KUBERNETES_SERVICE_PORT", value: "6443" },
+                    { name: "AWS_REGION", value: s.region },
+                ],
+                resources: { requests: { cpu: "200m", memory: "128Mi" } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+            }],
+        }),
     ];
 }

@@ -1,7 +1,7 @@
 import { addonImages } from "../../versions";
 import {
     AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneScheduling, everyNode, labelsFor, role, roleBinding, saSubject,
-    serviceAccount, systemNamespace,
+    serviceAccount, systemNamespace, systemDaemonSet,
 } from "./objects";
 
 export const ebsProvisioner = "ebs.csi.aws.com";
@@ -116,79 +116,66 @@ export function renderEbsCsiDriver<S>(s: AddonSettings<S>): KubeObject[] {
                 },
             },
         },
-        {
-            apiVersion: "apps/v1",
-            kind: "DaemonSet",
-            metadata: { name: node, namespace: systemNamespace, labels: nodeLabels },
-            spec: {
-                selector: { matchLabels: { app: node } },
-                updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "10%" } },
-                template: {
-                    metadata: { labels: nodeLabels },
-                    spec: {
-                        serviceAccountName: nodeSa,
-                        priorityClassName: "system-node-critical",
-                        nodeSelector: { "kubernetes.io/os": "linux" },
-                        tolerations: everyNode,
-                        terminationGracePeriodSeconds: 30,
-                        containers: [
-                            {
-                                name: "ebs-plugin",
-                                image: addonImages.ebsCsiDriver,
-                                args: ["node", "--endpoint=$(CSI_ENDPOINT)", "--csi-mount-point-prefix=/var/lib/kubelet/plugins/kubernetes.io/csi/ebs.csi.aws.com/", "--logging-format=text", "--v=2"],
-                                env: [
-                                    { name: "CSI_ENDPOINT", value: "unix:/csi/csi.sock" },
-                                    { name: "CSI_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-                                ],
-                                ports: [{ name: "healthz", containerPort: 9808, protocol: "TCP" }],
-                                livenessProbe: { httpGet: { path: "/healthz", port: "healthz" }, initialDelaySeconds: 10, timeoutSeconds: 3, periodSeconds: 10, failureThreshold: 5 },
-                                lifecycle: { preStop: { exec: { command: ["/bin/aws-ebs-csi-driver", "pre-stop-hook"] } } },
-                                securityContext: { privileged: true, readOnlyRootFilesystem: true },
-                                resources: { requests: { cpu: "10m", memory: "40Mi" }, limits: { memory: "256Mi" } },
-                                volumeMounts: [
-                                    { name: "kubelet-dir", mountPath: "/var/lib/kubelet", mountPropagation: "Bidirectional" },
-                                    { name: "plugin-dir", mountPath: "/csi" },
-                                    { name: "device-dir", mountPath: "/dev" },
-                                ],
-                            },
-                            {
-                                name: "node-driver-registrar",
-                                image: addonImages.csiNodeDriverRegistrar,
-                                args: ["--csi-address=$(ADDRESS)", "--kubelet-registration-path=$(DRIVER_REG_SOCK_PATH)", "--v=2"],
-                                env: [
-                                    { name: "ADDRESS", value: "/csi/csi.sock" },
-                                    { name: "DRIVER_REG_SOCK_PATH", value: "/var/lib/kubelet/plugins/ebs.csi.aws.com/csi.sock" },
-                                ],
-                                livenessProbe: {
-                                    exec: { command: ["/csi-node-driver-registrar", "--kubelet-registration-path=$(DRIVER_REG_SOCK_PATH)", "--mode=kubelet-registration-probe"] },
-                                    initialDelaySeconds: 30, periodSeconds: 90, timeoutSeconds: 15,
-                                },
-                                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
-                                volumeMounts: [
-                                    { name: "plugin-dir", mountPath: "/csi" },
-                                    { name: "registration-dir", mountPath: "/registration" },
-                                    { name: "probe-dir", mountPath: "/var/lib/kubelet/plugins/ebs.csi.aws.com/" },
-                                ],
-                            },
-                            {
-                                name: "liveness-probe",
-                                image: addonImages.csiLivenessProbe,
-                                args: ["--csi-address=/csi/csi.sock"],
-                                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
-                                volumeMounts: [{ name: "plugin-dir", mountPath: "/csi" }],
-                            },
-                        ],
-                        volumes: [
-                            { name: "kubelet-dir", hostPath: { path: "/var/lib/kubelet", type: "Directory" } },
-                            { name: "plugin-dir", hostPath: { path: "/var/lib/kubelet/plugins/ebs.csi.aws.com/", type: "DirectoryOrCreate" } },
-                            { name: "registration-dir", hostPath: { path: "/var/lib/kubelet/plugins_registry/", type: "Directory" } },
-                            { name: "device-dir", hostPath: { path: "/dev", type: "Directory" } },
-                            { name: "probe-dir", emptyDir: {} },
-                        ],
-                    },
+        systemDaemonSet(node, { labels: nodeLabels, selector: { app: node }, maxUnavailable: "10%" }, {
+            serviceAccountName: nodeSa,
+            nodeSelector: { "kubernetes.io/os": "linux" },
+            tolerations: everyNode,
+            terminationGracePeriodSeconds: 30,
+            containers: [
+                {
+                    name: "ebs-plugin",
+                    image: addonImages.ebsCsiDriver,
+                    args: ["node", "--endpoint=$(CSI_ENDPOINT)", "--csi-mount-point-prefix=/var/lib/kubelet/plugins/kubernetes.io/csi/ebs.csi.aws.com/", "--logging-format=text", "--v=2"],
+                    env: [
+                        { name: "CSI_ENDPOINT", value: "unix:/csi/csi.sock" },
+                        { name: "CSI_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+                    ],
+                    ports: [{ name: "healthz", containerPort: 9808, protocol: "TCP" }],
+                    livenessProbe: { httpGet: { path: "/healthz", port: "healthz" }, initialDelaySeconds: 10, timeoutSeconds: 3, periodSeconds: 10, failureThreshold: 5 },
+                    lifecycle: { preStop: { exec: { command: ["/bin/aws-ebs-csi-driver", "pre-stop-hook"] } } },
+                    securityContext: { privileged: true, readOnlyRootFilesystem: true },
+                    resources: { requests: { cpu: "10m", memory: "40Mi" }, limits: { memory: "256Mi" } },
+                    volumeMounts: [
+                        { name: "kubelet-dir", mountPath: "/var/lib/kubelet", mountPropagation: "Bidirectional" },
+                        { name: "plugin-dir", mountPath: "/csi" },
+                        { name: "device-dir", mountPath: "/dev" },
+                    ],
                 },
-            },
-        },
+                {
+                    name: "node-driver-registrar",
+                    image: addonImages.csiNodeDriverRegistrar,
+                    args: ["--csi-address=$(ADDRESS)", "--kubelet-registration-path=$(DRIVER_REG_SOCK_PATH)", "--v=2"],
+                    env: [
+                        { name: "ADDRESS", value: "/csi/csi.sock" },
+                        { name: "DRIVER_REG_SOCK_PATH", value: "/var/lib/kubelet/plugins/ebs.csi.aws.com/csi.sock" },
+                    ],
+                    livenessProbe: {
+                        exec: { command: ["/csi-node-driver-registrar", "--kubelet-registration-path=$(DRIVER_REG_SOCK_PATH)", "--mode=kubelet-registration-probe"] },
+                        initialDelaySeconds: 30, periodSeconds: 90, timeoutSeconds: 15,
+                    },
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+                    volumeMounts: [
+                        { name: "plugin-dir", mountPath: "/csi" },
+                        { name: "registration-dir", mountPath: "/registration" },
+                        { name: "probe-dir", mountPath: "/var/lib/kubelet/plugins/ebs.csi.aws.com/" },
+                    ],
+                },
+                {
+                    name: "liveness-probe",
+                    image: addonImages.csiLivenessProbe,
+                    args: ["--csi-address=/csi/csi.sock"],
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+                    volumeMounts: [{ name: "plugin-dir", mountPath: "/csi" }],
+                },
+            ],
+            volumes: [
+                { name: "kubelet-dir", hostPath: { path: "/var/lib/kubelet", type: "Directory" } },
+                { name: "plugin-dir", hostPath: { path: "/var/lib/kubelet/plugins/ebs.csi.aws.com/", type: "DirectoryOrCreate" } },
+                { name: "registration-dir", hostPath: { path: "/var/lib/kubelet/plugins_registry/", type: "Directory" } },
+                { name: "device-dir", hostPath: { path: "/dev", type: "Directory" } },
+                { name: "probe-dir", emptyDir: {} },
+            ],
+        }),
     ];
 }
 

@@ -1,6 +1,6 @@
 import * as YAML from "yaml";
 import { pinsFor } from "../../versions";
-import { AddonSettings, KubeObject, clusterRoleBinding, everyNode, labelsFor, saSubject, serviceAccount, systemNamespace } from "./objects";
+import { AddonSettings, KubeObject, clusterRoleBinding, everyNode, labelsFor, saSubject, serviceAccount, systemNamespace, systemDaemonSet } from "./objects";
 
 const name = "kube-proxy";
 const tokenDir = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -38,42 +38,29 @@ export function renderKubeProxy<S>(s: AddonSettings<S>): KubeObject[] {
             metadata: { name, namespace: systemNamespace, labels },
             data: { "config.conf": YAML.stringify(config), "kubeconfig.conf": YAML.stringify(kubeconfig) },
         },
-        {
-            apiVersion: "apps/v1",
-            kind: "DaemonSet",
-            metadata: { name, namespace: systemNamespace, labels },
-            spec: {
-                selector: { matchLabels: labels },
-                updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        serviceAccountName: name,
-                        priorityClassName: "system-node-critical",
-                        hostNetwork: true,
-                        nodeSelector: { "kubernetes.io/os": "linux" },
-                        tolerations: everyNode,
-                        containers: [{
-                            name,
-                            image: `registry.k8s.io/kube-proxy:v${pinsFor(s.kubernetesVersion).kubernetes}`,
-                            command: ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf", "--hostname-override=$(NODE_NAME)"],
-                            env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
-                            securityContext: { privileged: true },
-                            resources: { requests: { cpu: "50m", memory: "64Mi" } },
-                            volumeMounts: [
-                                { name: "kube-proxy", mountPath: "/var/lib/kube-proxy" },
-                                { name: "xtables-lock", mountPath: "/run/xtables.lock" },
-                                { name: "lib-modules", mountPath: "/lib/modules", readOnly: true },
-                            ],
-                        }],
-                        volumes: [
-                            { name: "kube-proxy", configMap: { name } },
-                            { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
-                            { name: "lib-modules", hostPath: { path: "/lib/modules" } },
-                        ],
-                    },
-                },
-            },
-        },
+        systemDaemonSet(name, { labels }, {
+            serviceAccountName: name,
+            hostNetwork: true,
+            nodeSelector: { "kubernetes.io/os": "linux" },
+            tolerations: everyNode,
+            containers: [{
+                name,
+                image: `registry.k8s.io/kube-proxy:v${pinsFor(s.kubernetesVersion).kubernetes}`,
+                command: ["/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/config.conf", "--hostname-override=$(NODE_NAME)"],
+                env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+                securityContext: { privileged: true },
+                resources: { requests: { cpu: "50m", memory: "64Mi" } },
+                volumeMounts: [
+                    { name: "kube-proxy", mountPath: "/var/lib/kube-proxy" },
+                    { name: "xtables-lock", mountPath: "/run/xtables.lock" },
+                    { name: "lib-modules", mountPath: "/lib/modules", readOnly: true },
+                ],
+            }],
+            volumes: [
+                { name: "kube-proxy", configMap: { name } },
+                { name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+                { name: "lib-modules", hostPath: { path: "/lib/modules" } },
+            ],
+        }),
     ];
 }

@@ -1,5 +1,5 @@
 import { addonImages } from "../../versions";
-import { AddonSettings, KubeObject, clusterRole, clusterRoleBinding, everyNode, labelsFor, saSubject, serviceAccount, systemNamespace } from "./objects";
+import { AddonSettings, KubeObject, clusterRole, clusterRoleBinding, everyNode, labelsFor, saSubject, serviceAccount, systemDaemonSet } from "./objects";
 
 const name = "aws-node-termination-handler";
 
@@ -22,49 +22,36 @@ export function renderNodeTerminationHandler<S>(_s: AddonSettings<S>): KubeObjec
             { apiGroups: [""], resources: ["events"], verbs: ["create"] },
         ]),
         clusterRoleBinding(name, name, [saSubject(name)]),
-        {
-            apiVersion: "apps/v1",
-            kind: "DaemonSet",
-            metadata: { name, namespace: systemNamespace, labels },
-            spec: {
-                selector: { matchLabels: labels },
-                updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%" } },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        serviceAccountName: name,
-                        priorityClassName: "system-node-critical",
-                        hostNetwork: true,
-                        dnsPolicy: "ClusterFirstWithHostNet",
-                        nodeSelector: { "kubernetes.io/os": "linux" },
-                        tolerations: everyNode,
-                        securityContext: { fsGroup: 1000 },
-                        containers: [{
-                            name,
-                            image: addonImages.nodeTerminationHandler,
-                            env: [
-                                fromField("NODE_NAME", "spec.nodeName"),
-                                fromField("POD_NAME", "metadata.name"),
-                                fromField("NAMESPACE", "metadata.namespace"),
-                                { name: "ENABLE_SPOT_INTERRUPTION_DRAINING", value: "true" },
-                                { name: "ENABLE_SCHEDULED_EVENT_DRAINING", value: "true" },
-                                { name: "ENABLE_REBALANCE_MONITORING", value: "false" },
-                                { name: "DELETE_LOCAL_DATA", value: "true" },
-                                { name: "IGNORE_DAEMON_SETS", value: "true" },
-                                { name: "POD_TERMINATION_GRACE_PERIOD", value: "-1" },
-                                { name: "NODE_TERMINATION_GRACE_PERIOD", value: "120" },
-                                { name: "EMIT_KUBERNETES_EVENTS", value: "true" },
-                                { name: "UPTIME_FROM_FILE", value: "/proc/uptime" },
-                                { name: "JSON_LOGGING", value: "true" },
-                            ],
-                            resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 },
-                            volumeMounts: [{ name: "uptime", mountPath: "/proc/uptime", readOnly: true }],
-                        }],
-                        volumes: [{ name: "uptime", hostPath: { path: "/proc/uptime" } }],
-                    },
-                },
-            },
-        },
+        systemDaemonSet(name, { labels, maxUnavailable: "25%" }, {
+            serviceAccountName: name,
+            hostNetwork: true,
+            dnsPolicy: "ClusterFirstWithHostNet",
+            nodeSelector: { "kubernetes.io/os": "linux" },
+            tolerations: everyNode,
+            securityContext: { fsGroup: 1000 },
+            containers: [{
+                name,
+                image: addonImages.nodeTerminationHandler,
+                env: [
+                    fromField("NODE_NAME", "spec.nodeName"),
+                    fromField("POD_NAME", "metadata.name"),
+                    fromField("NAMESPACE", "metadata.namespace"),
+                    { name: "ENABLE_SPOT_INTERRUPTION_DRAINING", value: "true" },
+                    { name: "ENABLE_SCHEDULED_EVENT_DRAINING", value: "true" },
+                    { name: "ENABLE_REBALANCE_MONITORING", value: "false" },
+                    { name: "DELETE_LOCAL_DATA", value: "true" },
+                    { name: "IGNORE_DAEMON_SETS", value: "true" },
+                    { name: "POD_TERMINATION_GRACE_PERIOD", value: "-1" },
+                    { name: "NODE_TERMINATION_GRACE_PERIOD", value: "120" },
+                    { name: "EMIT_KUBERNETES_EVENTS", value: "true" },
+                    { name: "UPTIME_FROM_FILE", value: "/proc/uptime" },
+                    { name: "JSON_LOGGING", value: "true" },
+                ],
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 },
+                volumeMounts: [{ name: "uptime", mountPath: "/proc/uptime", readOnly: true }],
+            }],
+            volumes: [{ name: "uptime", hostPath: { path: "/proc/uptime" } }],
+        }),
     ];
 }

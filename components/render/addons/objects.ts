@@ -52,6 +52,30 @@ export const controlPlaneScheduling = {
 /** DaemonSets that every node needs (networking, proxy, storage) tolerate every taint. */
 export const everyNode = [{ operator: "Exists" }];
 
+export interface DaemonSetOptions {
+    /** Labels of the DaemonSet and its pods; the selector matches them unless `selector` is given. */
+    readonly labels: Record<string, string>;
+    readonly selector?: Record<string, string>;
+    /** Nodes updated at once during a rollout (default 1). */
+    readonly maxUnavailable?: number | string;
+    readonly minReadySeconds?: number;
+}
+
+/** A kube-system DaemonSet of system-node-critical pods. */
+export function systemDaemonSet(name: string, options: DaemonSetOptions, podSpec: Record<string, unknown>): KubeObject {
+    return {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name, namespace: systemNamespace, labels: options.labels },
+        spec: {
+            ...(options.minReadySeconds === undefined ? {} : { minReadySeconds: options.minReadySeconds }),
+            selector: { matchLabels: options.selector ?? options.labels },
+            updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: options.maxUnavailable ?? 1 } },
+            template: { metadata: { labels: options.labels }, spec: { priorityClassName: "system-node-critical", ...podSpec } },
+        },
+    };
+}
+
 export function labelsFor(app: string): Record<string, string> {
     return { "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "kaws" };
 }
