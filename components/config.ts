@@ -33,6 +33,19 @@ export interface WorkerPoolConfig {
     readonly podsNeedImds: boolean;
 }
 
+export interface PkiSettings {
+    /** Algorithm of every key (plain: it chooses the key resource's arguments). */
+    readonly keyAlgorithm: KeyAlgorithm;
+    readonly caValidityHours: number;
+    readonly leafValidityHours: number;
+    /** Hours before a leaf's expiry from which an update re-issues it. */
+    readonly earlyRenewalHours: number;
+    /** Bumping it re-issues every leaf certificate and key (plain: it is a replacement trigger). */
+    readonly leafGeneration: number;
+    /** Bumping it re-issues every CA, the service-account key and every leaf (plain: a replacement trigger). */
+    readonly caGeneration: number;
+}
+
 /** The validated, typed configuration of one cluster (one stack). */
 export interface ClusterConfig {
     readonly clusterName: string;
@@ -65,14 +78,7 @@ export interface ClusterConfig {
         readonly allowedCidrs: readonly string[];
     };
     readonly workerPools: readonly WorkerPoolConfig[];
-    readonly pki: {
-        readonly keyAlgorithm: KeyAlgorithm;
-        readonly caValidityHours: number;
-        readonly leafValidityHours: number;
-        readonly earlyRenewalHours: number;
-        readonly leafGeneration: number;
-        readonly caGeneration: number;
-    };
+    readonly pki: PkiSettings;
     /** AMI id for pre-baked images; Amazon Linux 2023 from the public SSM parameter when unset. */
     readonly imageId?: string;
     readonly addons: {

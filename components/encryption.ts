@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
-import { ClusterConfig } from "./config";
+import { PkiSettings } from "./config";
 import { NodeFile } from "./nodeFiles";
 import { EtcdMemberIdentity, Pki } from "./pki";
 import { renderEncryptionConfig } from "./render/encryptionConfig";
@@ -20,7 +20,7 @@ export interface EncryptionArgs {
     /** Cluster name: names the KMS alias, the bucket and the CAs. */
     readonly clusterName: string;
     /** PKI settings (plain: generations are replacement triggers, the algorithm picks key arguments). */
-    readonly pki: ClusterConfig["pki"];
+    readonly pki: PkiSettings;
     /** DNS names of the API endpoint, SANs of the API server certificate. */
     readonly apiServerDnsNames: pulumi.Input<string>[];
     /** https URL of the API endpoint, the admin kubeconfig's server. */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { Netmask } from "netmask";
-import { KeyAlgorithm } from "./config";
+import { KeyAlgorithm, PkiSettings } from "./config";
 import { apiServerKubeletClientName } from "./render/addons/bootstrap";
 
 /** A certificate authority: its self-signed certificate and its (secret) key. */
@@ -28,19 +28,9 @@ export interface EtcdMemberIdentity {
     readonly dnsName: string;
 }
 
-export interface PkiArgs {
+export interface PkiArgs extends PkiSettings {
     /** Cluster name, in every CA's common name. */
     readonly clusterName: string;
-    /** Algorithm of every key (plain: it chooses the key resource's arguments). */
-    readonly keyAlgorithm: KeyAlgorithm;
-    readonly caValidityHours: number;
-    readonly leafValidityHours: number;
-    /** Hours before a leaf's expiry from which an update re-issues it. */
-    readonly earlyRenewalHours: number;
-    /** Bumping it re-issues every leaf certificate and key (plain: it is a replacement trigger). */
-    readonly leafGeneration: number;
-    /** Bumping it re-issues every CA, the service-account key and every leaf (plain: a replacement trigger). */
-    readonly caGeneration: number;
     /** DNS names clients use to reach the API (the load balancer's name). */
     readonly apiServerDnsNames: pulumi.Input<string>[];
     /** Service CIDR; its first address is the kubernetes Service's ClusterIP, a SAN of the API server. */
