@@ -17,6 +17,8 @@ export function placeholderArn(region: string, type: string, name: string): stri
 export function computedAttributes(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
     if (!type.startsWith("aws:")) return {};
     const computed: Record<string, unknown> = { arn: placeholderArn(region, type, name) };
+    // AWS (through the provider's auto-naming) names what the program leaves unnamed.
+    if (inputs.name === undefined && inputs.namePrefix === undefined) computed.name = placeholderId(name);
     switch (type) {
         case "aws:lb/loadBalancer:LoadBalancer":
             computed.dnsName = `${inputs.name ?? name}-placeholder.elb.${region}.amazonaws.com`;
