@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { readClusterConfig } from "./components/config";
 import { clusterTags } from "./components/tags";
+import { ClusterKey } from "./components/clusterKey";
 import { Network } from "./components/network";
 import { ApiLoadBalancer } from "./components/apiLoadBalancer";
 import { internalDomain, planEtcdMembers } from "./components/etcdPlan";
@@ -21,6 +22,8 @@ const awsProvider = new aws.Provider("aws", {
     defaultTags: { tags: clusterTags(cfg.clusterName, cfg.environment) },
 });
 
+const clusterKey = new ClusterKey(cfg.clusterName, { clusterName: cfg.clusterName, region: cfg.region }, { providers: [awsProvider] });
+
 const network = new Network(cfg.clusterName, {
     clusterName: cfg.clusterName,
     region: cfg.region,
@@ -29,6 +32,7 @@ const network = new Network(cfg.clusterName, {
     natGateways: cfg.network.natGateways,
     flowLogs: cfg.network.flowLogs,
     flowLogRetentionDays: cfg.network.flowLogRetentionDays,
+    kmsKeyArn: clusterKey.arn,
 }, { providers: [awsProvider] });
 
 const etcdMembers = planEtcdMembers(cfg.clusterName, network.privateSubnetCidrs, cfg.etcd.members);
@@ -52,6 +56,7 @@ const encryption = new Encryption(cfg.clusterName, {
     clusterDomain: cfg.kubernetes.clusterDomain,
     etcdMembers,
     etcdSnapshotRetentionDays: cfg.etcd.snapshotRetentionDays,
+    kmsKeyArn: clusterKey.arn,
 }, { providers: [awsProvider] });
 
 const securityGroups = new SecurityGroups(cfg.clusterName, {

@@ -33,6 +33,8 @@ export interface EncryptionArgs {
     readonly etcdMembers: readonly EtcdMemberIdentity[];
     /** Days etcd snapshots under backups/etcd/ are kept. */
     readonly etcdSnapshotRetentionDays: pulumi.Input<number>;
+    /** ARN of the cluster's KMS key (ClusterKey): the bucket's default encryption and the only key writes may use. */
+    readonly kmsKeyArn: pulumi.Input<string>;
 }
 
 /** A client identity (certificate and secret key) that a control-plane component's kubeconfig carries. */
@@ -45,13 +47,12 @@ const certMode = "0644";
 const keyMode = "0600";
 
 /**
- * Everything secret about a cluster and where it is kept: the cluster's KMS key, the assets bucket that
- * delivers node files (SSE-KMS, private, TLS only, versioned), the PKI, the secrets-at-rest configuration,
+ * Everything secret about a cluster and where it is kept: the assets bucket that delivers node files
+ * (SSE-KMS with the cluster key, private, TLS only, versioned), the PKI, the secrets-at-rest configuration,
  * the weave password, the kubelet bootstrap token and the break-glass admin kubeconfig. Node roles get
  * decrypt through their own IAM policies (kms:ViaService s3), which the key policy delegates to IAM.
  */
 export class Encryption extends pulumi.ComponentResource {
-    readonly kmsKey: aws.kms.Key;
     readonly kmsKeyArn: pulumi.Output<string>;
     readonly assetsBucket: aws.s3.Bucket;
     readonly assetsBucketName: pulumi.Output<string>;
@@ -76,17 +77,7 @@ export class Encryption extends pulumi.ComponentResource {
 
     constructor(name: string, args: EncryptionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:encryption:Encryption", name, {}, opts);
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
-
-        this.kmsKey = new aws.kms.Key(`${name}-key`, {
-            description: `kaws ${args.clusterName}: node files, etcd snapshots and EBS volumes`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            policy: pulumi.all([identity.accountId, partition.partition]).apply(([account, part]) => JSON.stringify(keyPolicy(account, part))),
-        }, { parent: this });
-        new aws.kms.Alias(`${name}-key`, { name: `alias/kaws-${args.clusterName}`, targetKeyId: this.kmsKey.keyId }, { parent: this });
-        this.kmsKeyArn = this.kmsKey.arn;
+        this.kmsKeyArn = pulumi.output(args.kmsKeyArn);
 
         this.assetsBucket = new aws.s3.Bucket(`${name}-assets`, {
             bucketPrefix: `${args.clusterName}-assets-`,
@@ -107,7 +98,7 @@ export class Encryption extends pulumi.ComponentResource {
         new aws.s3.BucketOwnershipControls(`${name}-assets`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
         new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-assets`, {
             bucket,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKey.arn }, bucketKeyEnabled: true }],
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKeyArn }, bucketKeyEnabled: true }],
         }, { parent: this });
         const versioning = new aws.s3.BucketVersioning(`${name}-assets`, { bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this });
         new aws.s3.BucketLifecycleConfiguration(`${name}-assets`, {
@@ -131,7 +122,7 @@ export class Encryption extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [versioning] });
         new aws.s3.BucketPolicy(`${name}-assets`, {
             bucket,
-            policy: pulumi.all([this.assetsBucket.arn, this.kmsKey.arn]).apply(([bucketArn, keyArn]) => JSON.stringify(bucketPolicy(bucketArn, keyArn))),
+            policy: pulumi.all([this.assetsBucket.arn, this.kmsKeyArn]).apply(([bucketArn, keyArn]) => JSON.stringify(bucketPolicy(bucketArn, keyArn))),
         }, { parent: this, dependsOn: [publicAccess] });
 
         this.pki = new Pki(name, {
@@ -208,38 +199,6 @@ export class Encryption extends pulumi.ComponentResource {
             etcdKey(`${dir}/peer.key`, member.peer.keyPem),
         ];
     }
-}
-
-/**
- * The key policy: the account administers the key and IAM policies may grant its use (node roles get
- * kms:Decrypt through S3 only, in their own policies). The Auto Scaling service-linked role may use it for
- * the encrypted volumes of the instances it launches; it is named by condition, not as a principal, so
- * the policy is valid in an account where that role does not exist yet.
- */
-export function keyPolicy(account: string, partition: string): object {
-    const autoScaling = { StringEquals: { "aws:PrincipalArn": `arn:${partition}:iam::${account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`, "aws:PrincipalAccount": account } };
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            { Sid: "AccountAdministersAndDelegatesToIam", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
-            {
-                Sid: "AutoScalingEncryptsVolumes",
-                Effect: "Allow",
-                Principal: { AWS: "*" },
-                Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                Resource: "*",
-                Condition: autoScaling,
-            },
-            {
-                Sid: "AutoScalingGrantsForVolumes",
-                Effect: "Allow",
-                Principal: { AWS: "*" },
-                Action: "kms:CreateGrant",
-                Resource: "*",
-                Condition: { ...autoScaling, Bool: { "kms:GrantIsForAWSResource": "true" } },
-            },
-        ],
-    };
 }
 
 /** TLS only, and objects may only be written with the cluster's key. */

@@ -18,6 +18,8 @@ export interface NetworkArgs {
     readonly flowLogs: boolean;
     /** Days CloudWatch keeps the flow logs. */
     readonly flowLogRetentionDays: pulumi.Input<number>;
+    /** ARN of the cluster's KMS key, which encrypts the flow-log group. */
+    readonly kmsKeyArn: pulumi.Input<string>;
 }
 
 /** One VPC with a public and a private subnet per AZ, NAT per strategy and an S3 gateway endpoint. */
@@ -151,6 +153,7 @@ export class Network extends pulumi.ComponentResource {
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
             name: `/kaws/${args.clusterName}/vpc-flow-logs`,
             retentionInDays: args.flowLogRetentionDays,
+            kmsKeyId: args.kmsKeyArn,
         }, { parent: this });
         const role = new aws.iam.Role(`${name}-flow-logs`, {
             assumeRolePolicy: JSON.stringify({

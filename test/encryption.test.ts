@@ -50,12 +50,18 @@ describe("encryption", function () {
                 expect(alias.inputs.targetKeyId).to.equal(`placeholder-${key.name}`);
             });
 
-            it("lets the account administer the key through IAM, and only the Auto Scaling service-linked role use it directly", () => {
+            it("lets the account administer the key through IAM, only the Auto Scaling service-linked role use it directly, and CloudWatch Logs only for this account's log groups", () => {
                 const policy = JSON.parse(only(stacks[env], "aws:kms/key:Key").inputs.policy);
                 const [account, ...others] = policy.Statement;
                 expect(account.Principal).to.deep.equal({ AWS: "arn:aws:iam::000000000000:root" });
                 expect(account.Effect).to.equal("Allow");
-                for (const statement of others) {
+                const region = config()["aws:region"];
+                const logs = others.filter((s: any) => s.Principal.Service !== undefined);
+                expect(logs).to.have.length(1);
+                expect(logs[0]).to.deep.include({ Effect: "Allow", Principal: { Service: `logs.${region}.amazonaws.com` }, Resource: "*" });
+                expect(logs[0].Action).to.have.members(["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]);
+                expect(logs[0].Condition).to.deep.equal({ ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:${region}:000000000000:log-group:*` } });
+                for (const statement of others.filter((s: any) => s !== logs[0])) {
                     expect(statement.Principal).to.deep.equal({ AWS: "*" });
                     expect(statement.Condition.StringEquals["aws:PrincipalArn"]).to.equal("arn:aws:iam::000000000000:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling");
                     expect(statement.Condition.StringEquals["aws:PrincipalAccount"]).to.equal("000000000000");

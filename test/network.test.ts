@@ -128,7 +128,8 @@ describe("Network", () => {
         expect(flowLog.inputs.trafficType).to.equal("ALL");
         const [group] = ofType(prod, "aws:cloudwatch/logGroup:LogGroup");
         expect(group.inputs.retentionInDays).to.equal(365);
-        const policy = JSON.parse(ofType(prod, "aws:iam/rolePolicy:RolePolicy")[0].inputs.policy);
+        expect(group.inputs.kmsKeyId, "encrypted with the cluster key").to.equal(`arn:aws:kms:eu-west-1:000000000000:placeholder/${named(prod, "kaws-prod-key").name}`);
+        const policy = JSON.parse(ofType(prod, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "kaws-prod-flow-logs")!.inputs.policy);
         for (const statement of policy.Statement) {
             expect(statement.Resource).to.not.include("*");
             for (const action of statement.Action) expect(action).to.match(/^logs:/);
