@@ -164,6 +164,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
                 healthCheckType: "EC2",
                 healthCheckGracePeriod: 300,
+                // Provider default tags do not reach Auto Scaling groups.
+                tags: Object.entries({ ...args.tags, Name: `${args.clusterName}-${member.name}`, "kaws:role": member.name })
+                    .map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
             }, { parent: this, dependsOn: [eni, volume, files], ignoreChanges: ["launchTemplate.version"] });
             return pulumi.all([group.name, template.id, template.latestVersion]).apply(([autoScalingGroupName, launchTemplateId, latestLaunchTemplateVersion]) => ({
                 member: member.name, ip: member.ip, autoScalingGroupName, launchTemplateId, latestLaunchTemplateVersion,

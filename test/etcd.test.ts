@@ -130,6 +130,8 @@ describe("EtcdCluster", () => {
             expect(group.inputs.instanceRefresh).to.equal(undefined);
             expect(group.ignoreChanges).to.deep.equal(["launchTemplate.version"]);
             expect(group.inputs.launchTemplate.id).to.equal(idOf(ofMember(prod, TEMPLATE, member)));
+            const tags = Object.fromEntries(group.inputs.tags.map((t: { key: string; value: string }) => [t.key, t.value]));
+            expect(tags, "cluster tags on the group itself (provider default tags do not reach ASGs)").to.include({ "kubernetes.io/cluster/kaws-prod": "owned", "kaws:cluster": "kaws-prod", "kaws:role": member });
         }
         const groups = prod.outputs.etcdMemberGroups.value as { member: string; autoScalingGroupName: string; launchTemplateId: string }[];
         expect(groups.map((g) => g.member)).to.deep.equal(members(prod));
