@@ -26,6 +26,8 @@ export interface RecordedResource {
     readonly replacementTrigger?: unknown;
     /** The ignoreChanges resource option: properties whose changes the engine leaves alone. */
     readonly ignoreChanges?: string[];
+    /** The aliases resource option: earlier identities the engine maps to this resource (unset fields omitted). */
+    readonly aliases?: { name?: string; type?: string; parentUrn?: string }[];
 }
 
 export interface StackOutput {
@@ -120,6 +122,10 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
             inputs: deserializeProperties(req.getObject()),
             ignoreChanges: req.getIgnorechangesList(),
             replacementTrigger: req.hasReplacementTrigger() ? req.getReplacementTrigger().toJavaScript() : undefined,
+            aliases: req.getAliasesList().map((alias: any) => {
+                const spec = alias.getSpec();
+                return Object.fromEntries(Object.entries({ name: spec?.getName(), type: spec?.getType(), parentUrn: spec?.getParenturn() }).filter(([, v]) => v));
+            }),
         });
         return register(req, callback);
     };

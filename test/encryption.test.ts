@@ -50,6 +50,15 @@ describe("encryption", function () {
                 expect(alias.inputs.targetKeyId).to.equal(`placeholder-${key.name}`);
             });
 
+            it("keeps the key's and alias's identity from when the Encryption component created them (a new key would replace every encrypted volume)", () => {
+                const former = ofType(stacks[env], "kaws:encryption:Encryption")[0].urn;
+                for (const type of ["aws:kms/key:Key", "aws:kms/alias:Alias"]) {
+                    const resource = only(stacks[env], type);
+                    expect(ofType(stacks[env], "kaws:encryption:ClusterKey").map((c) => c.urn), type).to.include(resource.parent);
+                    expect(resource.aliases, type).to.deep.equal([{ parentUrn: former }]);
+                }
+            });
+
             it("lets the account administer the key through IAM, only the Auto Scaling service-linked role use it directly, and CloudWatch Logs only for this account's log groups", () => {
                 const policy = JSON.parse(only(stacks[env], "aws:kms/key:Key").inputs.policy);
                 const [account, ...others] = policy.Statement;
