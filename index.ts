@@ -15,11 +15,12 @@ import { WorkerPool } from "./components/workerPool";
 import { clusterDnsIp } from "./components/render/addons/coredns";
 
 const cfg = readClusterConfig();
+const tags = clusterTags(cfg.clusterName, cfg.environment);
 
 // Every AWS resource goes through this provider, so every one carries the cluster tags.
 const awsProvider = new aws.Provider("aws", {
     region: cfg.region as aws.Region,
-    defaultTags: { tags: clusterTags(cfg.clusterName, cfg.environment) },
+    defaultTags: { tags },
 });
 
 const clusterKey = new ClusterKey(cfg.clusterName, { clusterName: cfg.clusterName, region: cfg.region }, { providers: [awsProvider] });
@@ -71,7 +72,7 @@ const privateZone = new PrivateZone(cfg.clusterName, { domain: internalDomain(cf
 const etcd = new EtcdCluster(cfg.clusterName, {
     clusterName: cfg.clusterName,
     region: cfg.region,
-    tags: clusterTags(cfg.clusterName, cfg.environment),
+    tags,
     members: etcdMembers,
     subnets: network.privateSubnets.map((subnet, i) => ({ id: subnet.id, availabilityZone: subnet.availabilityZone, cidr: network.privateSubnetCidrs[i] })),
     securityGroupId: securityGroups.etcd.id,
@@ -87,13 +88,12 @@ const etcd = new EtcdCluster(cfg.clusterName, {
     privateZoneId: privateZone.zoneId,
 }, { providers: [awsProvider] });
 
-const nodeTags = clusterTags(cfg.clusterName, cfg.environment);
 const privateSubnetIdList = network.privateSubnets.map((subnet) => subnet.id);
 
 new ControlPlane(cfg.clusterName, {
     clusterName: cfg.clusterName,
     region: cfg.region,
-    tags: nodeTags,
+    tags,
     kubernetesVersion: cfg.kubernetes.version,
     serviceCidr: cfg.kubernetes.serviceCidr,
     clusterDomain: cfg.kubernetes.clusterDomain,
@@ -122,7 +122,7 @@ for (const pool of cfg.workerPools) {
     new WorkerPool(`${cfg.clusterName}-${pool.name}`, {
         clusterName: cfg.clusterName,
         region: cfg.region,
-        tags: nodeTags,
+        tags,
         pool,
         kubernetesVersion: cfg.kubernetes.version,
         clusterDomain: cfg.kubernetes.clusterDomain,

@@ -73,7 +73,7 @@ export function assetStatements(bucketArn: string, keyArn: string, region: strin
             Effect: "Allow",
             Action: ["s3:ListBucket"],
             Resource: bucketArn,
-            Condition: { StringLike: { "s3:prefix": [...readPrefixes, ...writePrefixes].map((p) => `${p}*`) } },
+            Condition: { StringLike: { "s3:prefix": [...new Set([...readPrefixes, ...writePrefixes])].map((p) => `${p}*`) } },
         },
         { Sid: "DecryptOwnFiles", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn, Condition: viaS3 },
     ];

@@ -64,5 +64,7 @@ describe("NodeRole", () => {
         expect(writer.find((s) => s.Sid === "WriteOwnPrefix")!.Resource).to.deep.equal(["arn:aws:s3:::b/backups/etcd/*"]);
         expect(writer.find((s) => s.Sid === "ListOwnFiles")!.Condition).to.deep.equal({ StringLike: { "s3:prefix": ["nodes/etcd-*/*", "backups/etcd/*"] } });
         expect(writer.find((s) => s.Sid === "EncryptOwnWrites")!.Action).to.deep.equal(["kms:GenerateDataKey"]);
+        const readsItsWrites = assetStatements("arn:aws:s3:::b", "arn:aws:kms:r:1:key/k", "eu-west-1", ["nodes/etcd-", "backups/etcd/"], ["backups/etcd/"]);
+        expect(readsItsWrites.find((s) => s.Sid === "ListOwnFiles")!.Condition).to.deep.equal({ StringLike: { "s3:prefix": ["nodes/etcd-*", "backups/etcd/*"] } });
     });
 });
