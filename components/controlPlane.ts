@@ -14,6 +14,8 @@ import {
     admissionConfiguration, apiServerPod, auditPolicy, authenticationConfiguration, controllerManagerPod, controlPlanePaths,
     ControlPlaneSpec, localApiServer, renderYaml, schedulerPod,
 } from "./render/controlPlane";
+import { controlPlaneNodeLabel } from "./render/addons/objects";
+import { excludeFromLoadBalancersLabel } from "./render/kubelet";
 import { bootPaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeUserData } from "./render/nodeBoot";
 
 export const controlPlaneRole = "controlplane";
@@ -78,7 +80,7 @@ export function oneAtATime(count: number): { minHealthyPercentage: number; maxHe
 
 /**
  * The control plane: an ASG of identical nodes across the private subnets, registered with the API load
- * balancer's target group and replaced by ELB health. Each node runs kubelet and containerd, and
+ * balancer's target group (its health check routes traffic) and replaced only on EC2 health. Each node runs kubelet and containerd, and
  * kube-apiserver, kube-controller-manager and kube-scheduler as static pods talking to 127.0.0.1:6443.
  */
 export class ControlPlane extends pulumi.ComponentResource {
@@ -136,7 +138,8 @@ export class ControlPlane extends pulumi.ComponentResource {
                 bootstrapTokenSecret: args.bootstrapTokenSecret,
                 clusterDnsIp: args.clusterDnsIp,
                 clusterDomain: args.clusterDomain,
-                nodeLabels: { "kaws.io/role": "control-plane" },
+                // Service load balancers neither target control-plane nodes nor open NodePorts to them (as kubeadm does).
+                nodeLabels: { [controlPlaneNodeLabel.key]: controlPlaneNodeLabel.value, [excludeFromLoadBalancersLabel]: "" },
                 taints: [{ key: controlPlaneNodeRole, effect: "NoSchedule" }],
                 sandboxImage: `registry.k8s.io/pause:${pins.pause}`,
             }),
@@ -183,7 +186,10 @@ export class ControlPlane extends pulumi.ComponentResource {
             maxSize: args.count + 1,
             launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
             targetGroupArns: [args.targetGroupArn],
-            healthCheckType: "ELB",
+            // EC2 health, not ELB: /readyz includes etcd, so an etcd outage or the documented restore (every
+            // member stopped) would make ELB health replace every control-plane node at once. The target
+            // group's own health check still keeps traffic off a node whose API server is not ready.
+            healthCheckType: "EC2",
             healthCheckGracePeriod: 900,
             defaultInstanceWarmup: 300,
             instanceRefresh: {

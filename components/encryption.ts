@@ -201,7 +201,13 @@ export class Encryption extends pulumi.ComponentResource {
     }
 }
 
-/** TLS only, and objects may only be written with the cluster's key. */
+/**
+ * TLS only, and objects may only be written with the cluster's key. A write that names no encryption gets
+ * the bucket default (the cluster key): the parts of a multipart upload carry no SSE headers (only
+ * CreateMultipartUpload does), and a negated condition is true for an absent key, so each deny also needs
+ * the header present (Null false): otherwise every upload over the AWS CLI's 8 MiB multipart threshold,
+ * such as an etcd snapshot, would be refused.
+ */
 export function bucketPolicy(bucketArn: string, keyArn: string): object {
     return {
         Version: "2012-10-17",
@@ -215,12 +221,20 @@ export function bucketPolicy(bucketArn: string, keyArn: string): object {
                 Condition: { Bool: { "aws:SecureTransport": "false" } },
             },
             {
+                Sid: "DenyOtherEncryption",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:PutObject",
+                Resource: `${bucketArn}/*`,
+                Condition: { Null: { "s3:x-amz-server-side-encryption": "false" }, StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+            },
+            {
                 Sid: "DenyOtherEncryptionKeys",
                 Effect: "Deny",
                 Principal: "*",
                 Action: "s3:PutObject",
                 Resource: `${bucketArn}/*`,
-                Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } },
+                Condition: { Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" }, StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": keyArn } },
             },
         ],
     };

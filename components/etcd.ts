@@ -78,8 +78,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
         }
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this });
-        const statements = pulumi.all([identity.accountId, partition.partition])
-            .apply(([account, part]) => etcdNodeStatements(args.clusterName, `arn:${part}:ec2:${args.region}:${account}`));
+        const statements = pulumi.all([identity.accountId, partition.partition, args.kmsKeyArn])
+            .apply(([account, part, kmsKeyArn]) => etcdNodeStatements(args.clusterName, args.region, `arn:${part}:ec2:${args.region}:${account}`, kmsKeyArn));
         this.role = new NodeRole(`${name}-etcd`, {
             kind: "etcd",
             clusterName: args.clusterName,
@@ -207,9 +207,11 @@ function memberFiles(args: EtcdClusterArgs, member: EtcdMemberPlan, peers: { nam
 /**
  * What an etcd node may do in EC2: find its ENI and volume (Describe* supports no resource-level
  * permissions, hence "*"), and attach only etcd member ENIs and volumes of this cluster to only this
- * cluster's etcd instances.
+ * cluster's etcd instances. Attaching a volume encrypted with the cluster key makes EC2 create a KMS grant
+ * on the caller's behalf ("Requirements for EBS encryption"), so the role may create grants on that key,
+ * for AWS resources, through EC2 in this region only.
  */
-export function etcdNodeStatements(clusterName: string, ec2ArnPrefix: string): PolicyStatement[] {
+export function etcdNodeStatements(clusterName: string, region: string, ec2ArnPrefix: string, kmsKeyArn: string): PolicyStatement[] {
     const attach = ["ec2:AttachNetworkInterface", "ec2:AttachVolume"];
     const ofCluster = { "aws:ResourceTag/kaws:cluster": clusterName };
     return [
@@ -227,6 +229,13 @@ export function etcdNodeStatements(clusterName: string, ec2ArnPrefix: string): P
             Action: attach,
             Resource: `${ec2ArnPrefix}:instance/*`,
             Condition: { StringEquals: ofCluster, StringLike: { "aws:ResourceTag/kaws:role": "etcd-*" } },
+        },
+        {
+            Sid: "GrantEc2UseOfClusterKeyForAttach",
+            Effect: "Allow",
+            Action: ["kms:CreateGrant"],
+            Resource: kmsKeyArn,
+            Condition: { Bool: { "kms:GrantIsForAWSResource": "true" }, StringEquals: { "kms:ViaService": `ec2.${region}.amazonaws.com` } },
         },
     ];
 }

@@ -322,7 +322,8 @@ const table: Record<string, Entry> = {
     // Auto Scaling
     CKV_AWS_315: met(every(T.group, "launched from a launch template", (r) => Boolean(r.inputs.launchTemplate?.id || r.inputs.mixedInstancesPolicy?.launchTemplate) && !r.inputs.launchConfiguration)),
     CKV_AWS_153: met(every(T.group, "tagged with the cluster tag", (r, s) => (r.inputs.tags ?? []).some((t: any) => t.key === `kubernetes.io/cluster/${s.clusterName}` && t.value === "owned"))),
-    CKV2_AWS_15: met(every(T.group, "using ELB health checks when behind a target group", (r) => (r.inputs.targetGroupArns ?? []).length === 0 || r.inputs.healthCheckType === "ELB"),
+    CKV2_AWS_15: notMet("the control-plane group uses EC2 health: its target group checks /readyz, which fails whenever etcd does, so ELB health would replace every control-plane node during an etcd outage or restore; the target group still routes only to ready API servers",
+        every(T.group, "on EC2 health", (r) => r.inputs.healthCheckType === "EC2"),
         (stack) => (ofType(stack.ev, T.group).some((r) => (r.inputs.targetGroupArns ?? []).length > 0) ? [] : ["no group behind a target group"])),
 
     // Security groups

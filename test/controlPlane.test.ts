@@ -293,7 +293,7 @@ describe("ControlPlane", function () {
         });
     }
 
-    it("prod: at least two control-plane instances across AZs, registered with the API load balancer, replaced on ELB health, one at a time", () => {
+    it("prod: at least two control-plane instances across AZs, registered with the API load balancer, replaced on EC2 health only (/readyz fails with etcd), one at a time", () => {
         const ev = stacks.prod;
         const asg = ofType(ev, "aws:autoscaling/group:Group").find((g) => g.inputs.name === "kaws-prod-controlplane")!;
         expect(asg.inputs.minSize).to.be.at.least(2);
@@ -305,7 +305,7 @@ describe("ControlPlane", function () {
         expect(asg.inputs.targetGroupArns).to.deep.equal([`arn:aws:lb:eu-west-1:000000000000:placeholder/${targetGroup.name}`]);
         const listeners = ofType(ev, "aws:lb/listener:Listener");
         expect(listeners.map((l) => JSON.stringify(l.inputs))).to.satisfy((all: string[]) => all.some((l) => l.includes(asg.inputs.targetGroupArns[0])));
-        expect(asg.inputs.healthCheckType).to.equal("ELB");
+        expect(asg.inputs.healthCheckType).to.equal("EC2");
         expect(asg.inputs.healthCheckGracePeriod).to.be.greaterThan(0);
         expect(asg.inputs.instanceRefresh.preferences.minHealthyPercentage).to.equal(oneAtATime(asg.inputs.desiredCapacity).minHealthyPercentage);
         expect(asg.inputs.instanceRefresh.preferences.skipMatching).to.equal(true);

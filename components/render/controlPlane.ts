@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import { strongCipherSuites } from "./kubelet";
+import { localApiServer } from "./addons/objects";
 
 /** Control-plane file layout (kubeadm's, so operators and CIS tooling find everything where they expect it). */
 export const controlPlanePaths = {
@@ -30,8 +31,7 @@ export const controlPlanePaths = {
     schedulerManifest: "/etc/kubernetes/manifests/kube-scheduler.yaml",
 } as const;
 
-/** Components on a control-plane node reach their own API server: an NLB cannot hairpin to its own target. */
-export const localApiServer = "https://127.0.0.1:6443";
+export { localApiServer };
 
 /** Paths anonymous requests may reach: the health endpoints the load balancer and the kubelet probes use. */
 export const anonymousHealthPaths = ["/livez", "/readyz", "/healthz"] as const;

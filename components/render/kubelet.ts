@@ -63,8 +63,6 @@ export function kubeletConfiguration(spec: KubeletSpec): Record<string, unknown>
         tlsMinVersion: "VersionTLS12",
         podPidsLimit: 4096,
         seccompDefault: true,
-        imageCredentialProviderConfig: kubeletPaths.credentialProviderConfig,
-        imageCredentialProviderBinDir: kubeletPaths.credentialProviderBinDir,
         registerWithTaints: spec.registerWithTaints.map((t) => (t.value === undefined ? { key: t.key, effect: t.effect } : { key: t.key, value: t.value, effect: t.effect })),
         evictionHard: { "memory.available": "200Mi", "nodefs.available": "10%", "imagefs.available": "15%", "nodefs.inodesFree": "5%" },
         kubeReserved: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "1Gi" },
@@ -81,15 +79,20 @@ export function renderKubeletConfiguration(spec: KubeletSpec): string {
 
 const labelKey = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-/** Label prefixes a kubelet may set on itself under NodeRestriction (kubernetes.io/ and k8s.io/ are reserved). */
+/** Label prefixes a kubelet may not set on itself under NodeRestriction (kubernetes.io/ and k8s.io/ are reserved). */
 const reservedLabel = /(^|\.)(kubernetes\.io|k8s\.io)\//;
+/** Reserved namespaces kubelets may set nevertheless (k8s.io/kubelet/pkg/apis: kubeletLabelNamespaces), subdomains included. */
+const kubeletLabelNamespace = /^([a-z0-9.-]+\.)?(kubelet|node)\.kubernetes\.io\//;
+
+/** Keeps a node out of Service load balancers (the service controller neither targets it nor opens NodePorts to it). */
+export const excludeFromLoadBalancersLabel = "node.kubernetes.io/exclude-from-external-load-balancers";
 
 /** `--node-labels` value; refuses labels the kubelet is not allowed to set on itself. */
 export function nodeLabelsFlag(labels: Readonly<Record<string, string>>): string {
     return Object.entries(labels).map(([key, value]) => {
         if (!labelKey.test(key) || !labelValue.test(value)) throw new Error(`node label ${key}=${value} is not a valid Kubernetes label`);
-        if (reservedLabel.test(key)) {
-            throw new Error(`node label ${key}: kubelets cannot set kubernetes.io/ or k8s.io/ labels on themselves (NodeRestriction); accepted: another prefix such as kaws.io/`);
+        if (reservedLabel.test(key) && !kubeletLabelNamespace.test(key)) {
+            throw new Error(`node label ${key}: kubelets cannot set kubernetes.io/ or k8s.io/ labels on themselves (NodeRestriction); accepted: another prefix such as kaws.io/, or node.kubernetes.io/ and kubelet.kubernetes.io/`);
         }
         return `${key}=${value}`;
     }).join(",");
@@ -112,6 +115,9 @@ export function renderKubeletService(spec: KubeletServiceSpec): string {
         `--kubeconfig=${kubeletPaths.kubeconfig}`,
         "--cloud-provider=external",
         "--node-ip=${KAWS_NODE_IP}",
+        // Flag-only settings (KubeletFlags, cmd/kubelet/app/options): a config-file field of this name is ignored.
+        `--image-credential-provider-config=${kubeletPaths.credentialProviderConfig}`,
+        `--image-credential-provider-bin-dir=${kubeletPaths.credentialProviderBinDir}`,
     ];
     const labels = nodeLabelsFlag(spec.nodeLabels);
     if (labels) args.push(`--node-labels=${labels}`);

@@ -1,3 +1,4 @@
+import * as YAML from "yaml";
 import { expect } from "chai";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../components/render/addons";
 import { awsNodeNameRegex, bootstrapGroup } from "../../components/render/addons/bootstrap";
@@ -96,10 +97,19 @@ describe("render/addons", () => {
         expect(find(objects, "Deployment", "coredns").spec.replicas).to.equal(2);
     });
 
-    it("configures kube-proxy with the pod CIDR and the API load balancer", () => {
+    it("configures kube-proxy with the pod CIDR: workers through the API load balancer, control-plane nodes through their own API server", () => {
         const data = find(objects, "ConfigMap", "kube-proxy").data;
-        expect(data["config.conf"]).to.match(/clusterCIDR: 10\.32\.0\.0\/12/);
-        expect(data["kubeconfig.conf"]).to.contain(`server: ${settings.apiEndpoint}`);
+        const serverOf = (daemonSet: string) => {
+            const ds = find(objects, "DaemonSet", daemonSet);
+            const configKey = ds.spec.template.spec.containers[0].command.find((a: string) => a.startsWith("--config=")).split("/").pop();
+            const config = YAML.parse(data[configKey]);
+            expect(config.clusterCIDR).to.equal("10.32.0.0/12");
+            const kubeconfig = YAML.parse(data[config.clientConnection.kubeconfig.split("/").pop()]);
+            const terms = ds.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+            return { server: kubeconfig.clusters[0].cluster.server, role: terms[0].matchExpressions.find((e: any) => e.key === "kaws.io/role") };
+        };
+        expect(serverOf("kube-proxy")).to.deep.equal({ server: settings.apiEndpoint, role: { key: "kaws.io/role", operator: "NotIn", values: ["control-plane"] } });
+        expect(serverOf("kube-proxy-control-plane")).to.deep.equal({ server: "https://127.0.0.1:6443", role: { key: "kaws.io/role", operator: "In", values: ["control-plane"] } });
     });
 
     it("lets bootstrap-token kubelets request and get node client certificates, and nodes renew them", () => {

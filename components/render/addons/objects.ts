@@ -26,7 +26,7 @@ export interface AddonSettings<Secret = string> {
     readonly serviceCidr: string;
     readonly clusterDomain: string;
     readonly vpcCidr: string;
-    /** https URL of the API load balancer (kube-proxy uses it: it cannot rely on the service it programs). */
+    /** https URL of the API load balancer (kube-proxy on workers uses it: it cannot rely on the service it programs). */
     readonly apiEndpoint: string;
     /** ARN of the cluster's KMS key; the default StorageClass encrypts volumes with it. */
     readonly kmsKeyArn: string;
@@ -37,6 +37,15 @@ export interface AddonSettings<Secret = string> {
 }
 
 export const systemNamespace = "kube-system";
+
+/**
+ * Label every control-plane kubelet registers with (kubelets may set kaws.io/ labels on themselves), so
+ * add-ons can tell control-plane nodes apart before the node-role label is applied.
+ */
+export const controlPlaneNodeLabel = { key: "kaws.io/role", value: "control-plane" } as const;
+
+/** The local API server every component on a control-plane node talks to (never the NLB: no hairpin). */
+export const localApiServer = "https://127.0.0.1:6443";
 
 /** Label and taint kaws control-plane nodes carry; add-ons that hold AWS permissions run there. */
 export const controlPlaneRole = "node-role.kubernetes.io/control-plane";
