@@ -7,7 +7,7 @@ import { nodeImageId } from "./nodeImage";
 import { instanceArchitecture } from "./instanceTypes";
 import { controlPlaneStatements } from "./nodePolicies";
 import { kubeletNodeFiles } from "./kubeletFiles";
-import { al2023, pinsFor } from "./versions";
+import { al2023, ecrCredentialProvider, pinsFor } from "./versions";
 import { renderKubeconfig } from "./render/kubeconfig";
 import { rolePrefix } from "./render/nodeFiles";
 import {
@@ -160,7 +160,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             kubernetesVersion: args.kubernetesVersion,
             criToolsVersion: pins.criTools,
             al2023Release: al2023.release,
-            ecrCredentialProviderVersion: pins.cloudControllerManager,
+            ecrCredentialProvider,
         }));
         this.launchTemplate = nodeLaunchTemplate(`${name}-${controlPlaneRole}`, {
             role: controlPlaneRole,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Taint } from "./config";
 import { NodeFile } from "./nodeFiles";
-import { kubeletPaths, renderBootstrapKubeconfig, renderCredentialProviderConfig, renderKubeletConfiguration, renderKubeletService } from "./render/kubelet";
+import { kubeletPaths, renderBootstrapKubeconfig, renderCredentialProviderConfig, renderCredentialProviderDropIn, renderKubeletConfiguration, renderKubeletService } from "./render/kubelet";
 import { renderContainerdConfig, renderKernelModules, renderSysctls, runtimePaths } from "./render/containerd";
 
 export interface KubeletFilesArgs {
@@ -31,6 +31,7 @@ export function kubeletNodeFiles(args: KubeletFilesArgs): NodeFile[] {
         { path: kubeletPaths.unit, mode: "0600", content: renderKubeletService({ nodeLabels: args.nodeLabels }) },
         { path: kubeletPaths.bootstrapKubeconfig, mode: "0600", content: bootstrapKubeconfig },
         { path: kubeletPaths.credentialProviderConfig, mode: "0600", content: renderCredentialProviderConfig() },
+        { path: kubeletPaths.credentialProviderDropIn, mode: "0644", content: renderCredentialProviderDropIn() },
         { path: runtimePaths.containerdConfig, mode: "0600", content: renderContainerdConfig(args.sandboxImage) },
         { path: runtimePaths.sysctls, mode: "0644", content: renderSysctls() },
         { path: runtimePaths.modules, mode: "0644", content: renderKernelModules() },

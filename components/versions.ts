@@ -77,6 +77,22 @@ export const addonImages = {
 } as const;
 
 /**
+ * ecr-credential-provider (kubernetes/cloud-provider-aws), the kubelet image credential provider for private
+ * ECR. It speaks the stable credentialprovider.kubelet.k8s.io/v1 API, so one release serves every Kubernetes
+ * minor (kops pins this one for all of them). v1.31.7 is the newest release published under
+ * artifacts.k8s.io/binaries/cloud-provider-aws/<tag>/ (later tags were promoted without the tag in the
+ * path); checksums from the release's promotion manifest (kubernetes/k8s.io
+ * artifacts/manifests/k8s-staging-provider-aws/v1.31.7.yaml) and kops pkg/assets/assetdata/ecr.yaml.
+ */
+export const ecrCredentialProvider = {
+    version: "v1.31.7",
+    sha256: {
+        amd64: "7644623e4ec9ad443ab352a8a5800a5180ee28741288be805286ba72bb8e7164",
+        arm64: "1980e3a038cb16da48a137743b31fb81de6c0b59fa06c206c2bc20ce0a52f849",
+    },
+} as const;
+
+/**
  * sha256 of the etcd release archives `etcd-v<version>-linux-<arch>.tar.gz`, as listed in the release's
  * SHA256SUMS (https://github.com/etcd-io/etcd/releases/download/v<version>/SHA256SUMS). Members refuse to
  * install a release whose checksum is missing here. Re-check against SHA256SUMS when bumping.

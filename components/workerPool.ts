@@ -8,7 +8,7 @@ import { nodeImageId } from "./nodeImage";
 import { instanceArchitecture } from "./instanceTypes";
 import { autoscalerOwnerTag, workerStatements } from "./nodePolicies";
 import { kubeletNodeFiles } from "./kubeletFiles";
-import { al2023, pinsFor } from "./versions";
+import { al2023, ecrCredentialProvider, pinsFor } from "./versions";
 import { kubeletPaths } from "./render/kubelet";
 import { rolePrefix } from "./render/nodeFiles";
 import { renderNodeUserData } from "./render/nodeBoot";
@@ -115,7 +115,7 @@ export class WorkerPool extends pulumi.ComponentResource {
             kubernetesVersion: args.kubernetesVersion,
             criToolsVersion: pins.criTools,
             al2023Release: al2023.release,
-            ecrCredentialProviderVersion: pins.cloudControllerManager,
+            ecrCredentialProvider,
         }));
         this.launchTemplate = nodeLaunchTemplate(`${name}-${role}`, {
             role,

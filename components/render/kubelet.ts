@@ -11,6 +11,8 @@ export const kubeletPaths = {
     unit: "/etc/systemd/system/kubelet.service",
     credentialProviderConfig: "/etc/kubernetes/credential-provider.yaml",
     credentialProviderBinDir: "/usr/local/libexec/kubelet-credential-providers",
+    /** Drop-in that turns the ECR credential provider on; the boot removes it when the provider did not install. */
+    credentialProviderDropIn: "/etc/systemd/system/kubelet.service.d/10-credential-provider.conf",
     staticPods: "/etc/kubernetes/manifests",
 } as const;
 
@@ -115,9 +117,8 @@ export function renderKubeletService(spec: KubeletServiceSpec): string {
         `--kubeconfig=${kubeletPaths.kubeconfig}`,
         "--cloud-provider=external",
         "--node-ip=${KAWS_NODE_IP}",
-        // Flag-only settings (KubeletFlags, cmd/kubelet/app/options): a config-file field of this name is ignored.
-        `--image-credential-provider-config=${kubeletPaths.credentialProviderConfig}`,
-        `--image-credential-provider-bin-dir=${kubeletPaths.credentialProviderBinDir}`,
+        // Set by the credential-provider drop-in; empty (no arguments) when the boot removed it.
+        `$${credentialProviderArgsVariable}`,
     ];
     const labels = nodeLabelsFlag(spec.nodeLabels);
     if (labels) args.push(`--node-labels=${labels}`);
@@ -138,6 +139,24 @@ Delegate=yes
 
 [Install]
 WantedBy=multi-user.target
+`;
+}
+
+const credentialProviderArgsVariable = "KAWS_KUBELET_CREDENTIAL_PROVIDER_ARGS";
+
+/**
+ * The kubelet flags that turn the ECR credential provider on. They are command-line flags (KubeletFlags in
+ * cmd/kubelet/app/options), not KubeletConfiguration fields: a config-file field of that name is ignored.
+ * Kubelet refuses to start when a configured provider's binary is missing, so they live in a drop-in the
+ * boot removes if the optional download failed.
+ */
+export function renderCredentialProviderDropIn(): string {
+    const flags = [
+        `--image-credential-provider-config=${kubeletPaths.credentialProviderConfig}`,
+        `--image-credential-provider-bin-dir=${kubeletPaths.credentialProviderBinDir}`,
+    ];
+    return `[Service]
+Environment="${credentialProviderArgsVariable}=${flags.join(" ")}"
 `;
 }
 

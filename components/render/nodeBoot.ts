@@ -15,8 +15,8 @@ export interface NodeBootSpec {
     readonly criToolsVersion: string;
     /** Amazon Linux 2023 release whose versioned repository provides containerd and runc. */
     readonly al2023Release: string;
-    /** cloud-provider-aws release whose ecr-credential-provider kubelet uses (the CCM tag of this minor). */
-    readonly ecrCredentialProviderVersion: string;
+    /** ecr-credential-provider release and the sha256 of its binaries (versions.ts). */
+    readonly ecrCredentialProvider: { readonly version: string; readonly sha256: Readonly<Record<"amd64" | "arm64", string>> };
 }
 
 export const bootPaths = {
@@ -32,7 +32,10 @@ function check(spec: NodeBootSpec): void {
     if (!/^\d+\.\d+\.\d+$/.test(spec.kubernetesVersion)) problems.push(`kubernetesVersion "${spec.kubernetesVersion}" is not a patch release like 1.36.4`);
     if (!/^\d+\.\d+\.\d+$/.test(spec.criToolsVersion)) problems.push(`criToolsVersion "${spec.criToolsVersion}" is not a release like 1.36.0`);
     if (!/^2023\.\d+\.\d{8}\.\d+$/.test(spec.al2023Release)) problems.push(`al2023Release "${spec.al2023Release}" is not an AL2023 release like 2023.12.20261028.0`);
-    if (!/^v\d+\.\d+\.\d+$/.test(spec.ecrCredentialProviderVersion)) problems.push(`ecrCredentialProviderVersion "${spec.ecrCredentialProviderVersion}" is not a tag like v1.36.1`);
+    if (!/^v\d+\.\d+\.\d+$/.test(spec.ecrCredentialProvider.version)) problems.push(`ecrCredentialProvider.version "${spec.ecrCredentialProvider.version}" is not a tag like v1.31.7`);
+    for (const [arch, sum] of Object.entries(spec.ecrCredentialProvider.sha256)) {
+        if (!/^[0-9a-f]{64}$/.test(sum)) problems.push(`ecrCredentialProvider.sha256.${arch} is not a sha256 (64 hex digits)`);
+    }
     if (!/^(controlplane|worker-[a-z0-9-]+)$/.test(spec.role)) problems.push(`role "${spec.role}" is not controlplane or worker-<pool>`);
     if (problems.length > 0) throw new Error(`renderNodeBootScript: ${problems.join("; ")}`);
 }
@@ -79,16 +82,29 @@ dnf install -y --releasever=${spec.al2023Release} containerd runc iptables-nft c
 dnf install -y --disableexcludes=kubernetes kubelet-${spec.kubernetesVersion} kubectl-${spec.kubernetesVersion} cri-tools-${spec.criToolsVersion}
 
 case "$(uname -m)" in
-  x86_64) arch=amd64 ;;
-  aarch64) arch=arm64 ;;
+  x86_64) arch=amd64; ecr_provider_sha256=${spec.ecrCredentialProvider.sha256.amd64} ;;
+  aarch64) arch=arm64; ecr_provider_sha256=${spec.ecrCredentialProvider.sha256.arm64} ;;
   *) echo "unsupported architecture $(uname -m)" >&2; exit 1 ;;
 esac
-install -d -m 0755 ${kubeletPaths.credentialProviderBinDir}
-curl -fsSL --retry 5 -o ${kubeletPaths.credentialProviderBinDir}/ecr-credential-provider \\
-  "https://artifacts.k8s.io/binaries/cloud-provider-aws/${spec.ecrCredentialProviderVersion}/linux/$arch/ecr-credential-provider-linux-$arch"
-chmod 0755 ${kubeletPaths.credentialProviderBinDir}/ecr-credential-provider
+
+# Optional: private ECR pulls. Without a verified provider kubelet still starts (it refuses to start with a
+# configured provider whose binary is missing), so a failed download removes the drop-in that enables it.
+install_ecr_credential_provider() {
+  local download
+  download=$(mktemp)
+  if curl -fsSL --retry 5 -o "$download" \
+      "https://artifacts.k8s.io/binaries/cloud-provider-aws/${spec.ecrCredentialProvider.version}/linux/$arch/ecr-credential-provider-linux-$arch" \
+    && echo "$ecr_provider_sha256  $download" | sha256sum --check --quiet --strict -; then
+    install -D -m 0755 "$download" ${kubeletPaths.credentialProviderBinDir}/ecr-credential-provider
+  else
+    echo "warning: ecr-credential-provider ${spec.ecrCredentialProvider.version} did not download or verify; private ECR images will not pull" >&2
+    rm -f ${kubeletPaths.credentialProviderDropIn}
+  fi
+  rm -f "$download"
+}
 
 ${bootPaths.fetchFiles}
+install_ecr_credential_provider
 install -d -m 0700 ${kubeletPaths.staticPods}${controlPlane ? ` ${controlPlanePaths.auditLogDir}` : ""}
 
 systemctl restart systemd-modules-load.service

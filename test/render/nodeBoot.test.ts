@@ -5,6 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { NodeBootSpec, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeBootScript, renderNodeUserData } from "../../components/render/nodeBoot";
+import { ecrCredentialProvider } from "../../components/versions";
+import { kubeletPaths } from "../../components/render/kubelet";
 import { toolAvailable } from "../tools";
 import { verifyUnits } from "../systemdVerify";
 
@@ -15,7 +17,7 @@ const base: NodeBootSpec = {
     kubernetesVersion: "1.36.4",
     criToolsVersion: "1.36.0",
     al2023Release: "2023.12.20261028.0",
-    ecrCredentialProviderVersion: "v1.36.1",
+    ecrCredentialProvider,
 };
 const worker: NodeBootSpec = { ...base, role: "worker-general" };
 
@@ -70,10 +72,62 @@ describe("render/nodeBoot", () => {
         expect(script).to.include("baseurl=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/");
         expect(script).to.include("kubelet-1.36.4 kubectl-1.36.4 cri-tools-1.36.0");
         expect(script).to.include("--releasever=2023.12.20261028.0 containerd");
-        expect(script).to.include("/cloud-provider-aws/v1.36.1/");
+        expect(script).to.include(`/cloud-provider-aws/${ecrCredentialProvider.version}/`);
         expect(script).to.include("gpgcheck=1");
         // The IMDS API path is literally /latest/; no package, image or binary may be.
         expect(script.replace(/http:\/\/169\.254\.169\.254\/latest\//g, "")).to.not.match(/latest/i);
+    });
+
+    it("verifies every downloaded binary by sha256: curl output always goes through sha256sum before it is installed", () => {
+        for (const spec of [base, worker]) {
+            const script = renderNodeBootScript(spec);
+            const downloads = script.match(/curl -fsSL[^\n]*-o "\$(\w+)"/g) ?? [];
+            expect(downloads, "downloads").to.not.be.empty;
+            for (const download of downloads) {
+                const variable = download.match(/-o "\$(\w+)"/)![1];
+                expect(script, variable).to.match(new RegExp(`sha256sum --check[^\\n]*|\\$${variable}\\s+\\$`));
+                expect(script).to.include(`"$ecr_provider_sha256  $${variable}"`);
+            }
+            expect(script).to.include(ecrCredentialProvider.sha256.amd64).and.to.include(ecrCredentialProvider.sha256.arm64);
+        }
+        expect(() => renderNodeBootScript({ ...base, ecrCredentialProvider: { version: "v1.31.7", sha256: { amd64: "", arm64: "x" } } })).to.throw(/sha256\.amd64/);
+    });
+
+    describe("optional ECR credential provider (the boot's function run with curl stubbed)", () => {
+        const runInstall = (served: string) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-ecr-"));
+            try {
+                const script = renderNodeBootScript(worker);
+                const fn = script.slice(script.indexOf("install_ecr_credential_provider() {"), script.indexOf("\n}\n", script.indexOf("install_ecr_credential_provider() {")) + 3)
+                    .split(kubeletPaths.credentialProviderBinDir).join(`${dir}/bin`)
+                    .split(kubeletPaths.credentialProviderDropIn).join(`${dir}/dropin.conf`);
+                fs.mkdirSync(`${dir}/stub`);
+                fs.writeFileSync(`${dir}/stub/curl`, `#!/bin/bash\nwhile [ "$1" != "-o" ]; do shift; done\nprintf '%s' "$KAWS_SERVED" > "$2"\n[ -n "$KAWS_SERVED" ]\n`, { mode: 0o755 });
+                fs.writeFileSync(`${dir}/dropin.conf`, "[Service]\n");
+                const served_sha = require("crypto").createHash("sha256").update(served === "right" ? "provider" : served).digest("hex");
+                const program = `set -euo pipefail\narch=amd64\necr_provider_sha256=${served === "right" ? served_sha : "0".repeat(64)}\n${fn}\ninstall_ecr_credential_provider\necho kubelet-would-start\n`;
+                const result = spawnSync("bash", ["-c", program], { encoding: "utf8", env: { PATH: `${dir}/stub:${process.env.PATH}`, KAWS_SERVED: served === "right" ? "provider" : served } });
+                return { result, installed: fs.existsSync(`${dir}/bin/ecr-credential-provider`), dropIn: fs.existsSync(`${dir}/dropin.conf`) };
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        };
+
+        it("installs a binary whose checksum matches and keeps the drop-in that enables it", () => {
+            const { result, installed, dropIn } = runInstall("right");
+            expect(result.stdout, result.stderr).to.include("kubelet-would-start");
+            expect({ installed, dropIn }).to.deep.equal({ installed: true, dropIn: true });
+        });
+
+        it("on a checksum mismatch or a failed download: installs nothing, removes the drop-in, and the boot goes on", () => {
+            for (const served of ["tampered", ""]) {
+                const { result, installed, dropIn } = runInstall(served);
+                expect(result.status, result.stderr).to.equal(0);
+                expect(result.stdout).to.include("kubelet-would-start");
+                expect(result.stderr).to.include("warning: ecr-credential-provider");
+                expect({ installed, dropIn }).to.deep.equal({ installed: false, dropIn: false });
+            }
+        });
     });
 
     it("the mark-control-plane unit passes systemd-analyze verify", function () {
