@@ -48,6 +48,7 @@ export function ecrPullStatements(s: Pick<PolicyScope, "partition" | "region" | 
 export function cloudControllerStatements(s: PolicyScope): PolicyStatement[] {
     const arn = (service: string, resource: string) => `arn:${s.partition}:${service}:${s.region}:${s.accountId}:${resource}`;
     const lb = [arn("elasticloadbalancing", "loadbalancer/*"), arn("elasticloadbalancing", "targetgroup/*")];
+    const listeners = arn("elasticloadbalancing", "listener/net/*");
     return [
         {
             Sid: "CloudControllerRead",
@@ -63,11 +64,13 @@ export function cloudControllerStatements(s: PolicyScope): PolicyStatement[] {
             Resource: "*",
         },
         { Sid: "CloudControllerKey", Effect: "Allow", Action: ["kms:DescribeKey"], Resource: s.kmsKeyArn },
+        { Sid: "CreateServiceSecurityGroupsInClusterVpc", Effect: "Allow", Action: ["ec2:CreateSecurityGroup"], Resource: arn("ec2", `vpc/${s.vpcId}`) },
         {
             Sid: "CreateServiceSecurityGroups",
             Effect: "Allow",
             Action: ["ec2:CreateSecurityGroup"],
-            Resource: [arn("ec2", `vpc/${s.vpcId}`), arn("ec2", "security-group/*")],
+            Resource: arn("ec2", "security-group/*"),
+            Condition: { StringEquals: { [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned" } },
         },
         {
             Sid: "TagServiceSecurityGroups",
@@ -98,11 +101,17 @@ export function cloudControllerStatements(s: PolicyScope): PolicyStatement[] {
             Condition: requestTaggedForCluster(s.clusterName),
         },
         {
+            // The CCM tags load balancers, target groups and (since v1.36) NLB listeners in the creating request.
             Sid: "TagLoadBalancersAtCreation",
             Effect: "Allow",
             Action: ["elasticloadbalancing:AddTags"],
-            Resource: lb,
-            Condition: { StringEquals: { "elasticloadbalancing:CreateAction": ["CreateLoadBalancer", "CreateTargetGroup"] } },
+            Resource: [...lb, listeners],
+            Condition: {
+                StringEquals: {
+                    "elasticloadbalancing:CreateAction": ["CreateLoadBalancer", "CreateTargetGroup", "CreateListener"],
+                    [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned",
+                },
+            },
         },
         {
             Sid: "ChangeClusterLoadBalancers",
@@ -123,11 +132,11 @@ export function cloudControllerStatements(s: PolicyScope): PolicyStatement[] {
             Condition: taggedForCluster(s.clusterName),
         },
         {
-            // The CCM does not tag NLB listeners, so they cannot carry a tag condition; scoped to NLB listeners of this account and region.
             Sid: "ChangeServiceListeners",
             Effect: "Allow",
             Action: ["elasticloadbalancing:DeleteListener", "elasticloadbalancing:ModifyListener"],
-            Resource: arn("elasticloadbalancing", "listener/net/*"),
+            Resource: listeners,
+            Condition: taggedForCluster(s.clusterName),
         },
         {
             Sid: "LoadBalancerServiceLinkedRole",
@@ -141,11 +150,12 @@ export function cloudControllerStatements(s: PolicyScope): PolicyStatement[] {
 
 /**
  * The EBS CSI controller (AmazonEBSCSIDriverPolicyV2, without snapshots: no snapshot CRDs are installed),
- * tightened: volumes only attach to this cluster's instances, and the KMS grants are for our key only.
+ * tightened: it runs with --k8s-tag-cluster-id, so it creates and changes only volumes tagged for this
+ * cluster, attaches them only to this cluster's instances, and the KMS grants are for our key only.
  */
 export function ebsCsiControllerStatements(s: PolicyScope): PolicyStatement[] {
     const arn = (resource: string) => `arn:${s.partition}:ec2:${s.region}:${s.accountId}:${resource}`;
-    const managedVolume = { StringEquals: { "aws:ResourceTag/ebs.csi.aws.com/cluster": "true" } };
+    const managedVolume = { StringEquals: { "aws:ResourceTag/ebs.csi.aws.com/cluster": "true", [`aws:ResourceTag/${clusterTag(s.clusterName)}`]: "owned" } };
     return [
         {
             Sid: "EbsCsiRead",
@@ -158,7 +168,7 @@ export function ebsCsiControllerStatements(s: PolicyScope): PolicyStatement[] {
             Effect: "Allow",
             Action: ["ec2:CreateVolume"],
             Resource: arn("volume/*"),
-            Condition: { StringEquals: { "aws:RequestTag/ebs.csi.aws.com/cluster": "true" } },
+            Condition: { StringEquals: { "aws:RequestTag/ebs.csi.aws.com/cluster": "true", [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned" } },
         },
         { Sid: "EbsCsiCreateVolumesFromSnapshots", Effect: "Allow", Action: ["ec2:CreateVolume"], Resource: arn("snapshot/*") },
         {
@@ -166,7 +176,7 @@ export function ebsCsiControllerStatements(s: PolicyScope): PolicyStatement[] {
             Effect: "Allow",
             Action: ["ec2:CreateTags"],
             Resource: arn("volume/*"),
-            Condition: { StringEquals: { "ec2:CreateAction": "CreateVolume" } },
+            Condition: { StringEquals: { "ec2:CreateAction": "CreateVolume", [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned" } },
         },
         {
             Sid: "EbsCsiChangeManagedVolumes",

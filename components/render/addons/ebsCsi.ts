@@ -87,7 +87,8 @@ export function renderEbsCsiDriver<S>(s: AddonSettings<S>): KubeObject[] {
                             {
                                 name: "ebs-plugin",
                                 image: addonImages.ebsCsiDriver,
-                                args: ["controller", "--endpoint=$(CSI_ENDPOINT)", "--batching=true", "--logging-format=text", "--v=2"],
+                                // --k8s-tag-cluster-id tags every volume for this cluster (kubernetes.io/cluster/<name>): the IAM policy scopes on it.
+                                args: ["controller", "--endpoint=$(CSI_ENDPOINT)", `--k8s-tag-cluster-id=${s.clusterName}`, "--batching=true", "--logging-format=text", "--v=2"],
                                 env: [
                                     { name: "CSI_ENDPOINT", value: `unix://${socketDir}csi.sock` },
                                     { name: "CSI_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
