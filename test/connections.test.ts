@@ -1,0 +1,206 @@
+import { expect } from "chai";
+import { X509Certificate } from "crypto";
+import { Netmask } from "netmask";
+import * as YAML from "yaml";
+import { Evaluation } from "../automation/offline";
+import { addonSettingsForRender, nodeFilesOf, RenderedFile } from "../automation/render";
+import { loadStackConfig } from "../automation/stackConfig";
+import { parseClusterConfig } from "../components/config";
+import { KubeObject, renderAddons } from "../components/render/addons";
+import { serviceIp } from "../components/render/addons/objects";
+import { evaluate, idOf, ofType, root } from "./harness";
+
+// Where every client configuration kaws renders connects, from which node kind, and whether that works on
+// AWS: the security groups allow it (both the target's ingress and the source's egress), it never reaches
+// a load-balancer target through that load balancer from the target itself while client IPs are preserved
+// (the NLB routes it back to the sender, which drops it), and the server certificate covers the address.
+
+type Kind = "etcd" | "controlplane" | "workers";
+interface Connection { readonly client: string; readonly from: Kind; readonly url: URL; readonly caPem?: string }
+interface Model { readonly ev: Evaluation; readonly files: RenderedFile[]; readonly addons: KubeObject[] }
+
+const kindOfRole = (role: string): Kind => (role.startsWith("etcd-") ? "etcd" : role === "controlplane" ? "controlplane" : "workers");
+
+async function model(env: string): Promise<Model> {
+    const ev = await evaluate(env);
+    const settings = addonSettingsForRender(ev.outputs, parseClusterConfig(loadStackConfig(root, env)));
+    return { ev, files: nodeFilesOf(ev), addons: renderAddons(settings).flatMap((a) => a.objects) };
+}
+
+/** Every client kaws configures: node kubeconfigs, add-on kubeconfigs and in-cluster clients, the apiserver's etcd servers, etcd peers. */
+export function connections(m: Model): Connection[] {
+    const out: Connection[] = [];
+    const serviceCidr = String(m.ev.outputs.serviceCidr.value);
+    for (const file of m.files) {
+        const role = file.path.split("/")[0];
+        const doc = /\.(conf|yaml)$/.test(file.path) ? safeYaml(file.content) : undefined;
+        if (doc?.kind === "Config") {
+            for (const cluster of doc.clusters) {
+                const ca = cluster.cluster["certificate-authority-data"];
+                out.push({ client: file.path, from: kindOfRole(role), url: new URL(cluster.cluster.server), caPem: ca ? Buffer.from(ca, "base64").toString() : undefined });
+            }
+        }
+        if (doc?.kind === "Pod") {
+            for (const arg of doc.spec.containers.flatMap((c: any) => c.command ?? [])) {
+                const etcd = /^--etcd-servers=(.*)$/.exec(arg);
+                if (etcd) etcd[1].split(",").forEach((u) => out.push({ client: `${file.path} --etcd-servers`, from: kindOfRole(role), url: new URL(u) }));
+            }
+        }
+        const initial = /ETCD_INITIAL_CLUSTER="?([^"\n]+)"?/.exec(file.content);
+        if (role.startsWith("etcd-") && initial) {
+            initial[1].split(",").forEach((entry) => out.push({ client: `${file.path} ETCD_INITIAL_CLUSTER`, from: "etcd", url: new URL(entry.split("=")[1]) }));
+        }
+    }
+    for (const workload of m.addons.filter((o) => o.kind === "DaemonSet" || o.kind === "Deployment")) {
+        const pod = (workload as any).spec.template.spec;
+        const kinds = placement(pod);
+        for (const container of pod.containers) {
+            const configArg = (container.command ?? []).concat(container.args ?? []).find((a: string) => a.startsWith("--config="));
+            const configMap = pod.volumes?.find((v: any) => v.configMap)?.configMap?.name;
+            const data = configMap ? (m.addons.find((o) => o.kind === "ConfigMap" && o.metadata.name === configMap) as any)?.data : undefined;
+            const config = configArg && data ? safeYaml(data[configArg.split("/").pop()]) : undefined;
+            const kubeconfigKey = config?.clientConnection?.kubeconfig?.split("/").pop();
+            const env = Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e.value]));
+            const url = kubeconfigKey ? new URL(safeYaml(data[kubeconfigKey]).clusters[0].cluster.server)
+                : env.KUBERNETES_SERVICE_HOST ? new URL(`https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT ?? 443}`)
+                    : pod.serviceAccountName ? new URL(`https://${serviceIp(serviceCidr, 1)}:443`) : undefined;
+            if (url) kinds.forEach((from) => out.push({ client: `${workload.kind}/${workload.metadata.name} ${container.name}`, from, url }));
+        }
+    }
+    return out;
+}
+
+function safeYaml(text: string | undefined): any {
+    try { return text === undefined ? undefined : YAML.parse(text); } catch { return undefined; }
+}
+
+/** The node kinds a pod spec runs on. */
+function placement(pod: any): Kind[] {
+    if (pod.nodeSelector?.["node-role.kubernetes.io/control-plane"] !== undefined) return ["controlplane"];
+    const role = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchExpressions?.find((e: any) => e.key === "kaws.io/role");
+    if (role) return role.operator === "In" ? ["controlplane"] : ["workers"];
+    const everywhere = (pod.tolerations ?? []).some((t: any) => t.operator === "Exists" && !t.key);
+    return everywhere ? ["controlplane", "workers"] : ["workers"];
+}
+
+/** The AWS network of a stack: node kinds' groups, rules, the API load balancer and the certificates servers present. */
+function network(m: Model) {
+    const groups = Object.fromEntries(ofType(m.ev, "aws:ec2/securityGroup:SecurityGroup").map((g) => [g.name.split("-").pop()!, idOf(g)]));
+    const sg = { etcd: groups.etcd, controlplane: groups.controlplane, workers: groups.workers, lb: groups.lb };
+    const ingress = ofType(m.ev, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs);
+    const egress = ofType(m.ev, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs);
+    const lbGroup = ofType(m.ev, "aws:ec2/securityGroup:SecurityGroup").find((g) => idOf(g) === sg.lb)!;
+    const vpcCidr = String(m.ev.outputs.vpcCidr.value);
+    const ports = (rule: any, port: number, protocol: string) => (rule.ipProtocol === "-1" || rule.protocol === "-1") ||
+        ((rule.ipProtocol ?? rule.protocol) === protocol && (protocol === "50" || (port >= Number(rule.fromPort) && port <= Number(rule.toPort ?? rule.fromPort))));
+    const covers = (cidr: string) => { const block = new Netmask(cidr); return block.contains(new Netmask(vpcCidr).base) && block.bitmask <= new Netmask(vpcCidr).bitmask; };
+    const allows = (from: Kind | "lb", to: Kind | "lb", port: number, protocol = "tcp"): string[] => {
+        const problems: string[] = [];
+        const fromSg = sg[from], toSg = sg[to];
+        const inOk = to === "lb"
+            ? (lbGroup.inputs.ingress ?? []).some((r: any) => ports(r, port, protocol) && (r.cidrBlocks ?? []).some(covers))
+            : ingress.some((r) => r.securityGroupId === toSg && ports(r, port, protocol) && (r.referencedSecurityGroupId === fromSg || (r.cidrIpv4 && covers(r.cidrIpv4))));
+        const outOk = from === "lb"
+            ? (lbGroup.inputs.egress ?? []).some((r: any) => ports(r, port, protocol) && (r.cidrBlocks ?? []).some(covers))
+            : egress.some((r) => r.securityGroupId === fromSg && ports(r, port, protocol) && (r.referencedSecurityGroupId === toSg || (r.cidrIpv4 && new Netmask(r.cidrIpv4).contains(new Netmask(vpcCidr).base))));
+        if (!inOk) problems.push(`${to} does not admit ${protocol}/${port} from ${from}`);
+        if (!outOk) problems.push(`${from} may not send ${protocol}/${port} to ${to}`);
+        return problems;
+    };
+    const lb = ofType(m.ev, "aws:lb/loadBalancer:LoadBalancer")[0];
+    const lbHost = new URL(String(m.ev.outputs.apiEndpoint.value)).hostname;
+    const targetGroup = ofType(m.ev, "aws:lb/targetGroup:TargetGroup")[0];
+    const preservesClientIp = targetGroup.inputs.preserveClientIp !== "false" && targetGroup.inputs.targetType === "instance";
+    const targets = ofType(m.ev, "aws:autoscaling/group:Group").filter((g) => (g.inputs.targetGroupArns ?? []).length > 0).map((g) => kindOfRole(g.inputs.tags.find((t: any) => t.key === "kaws:role").value));
+    const cert = (role: string, file: string) => new X509Certificate(m.files.find((f) => f.path === `${role}${file}`)!.content);
+    const etcdIps = (m.ev.outputs.etcdMemberIps.value as string[]);
+    return { allows, lb, lbHost, preservesClientIp, targets, cert, etcdIps, serviceCidr: String(m.ev.outputs.serviceCidr.value) };
+}
+
+/** Resolves a connection to where it lands and returns what would stop it on AWS. */
+function problemsOf(m: Model, c: Connection): string[] {
+    const net = network(m);
+    const host = c.url.hostname;
+    const port = Number(c.url.port || 443);
+    const at = `${c.client} (from ${c.from}) -> ${c.url.host}`;
+    const apiCert = net.cert("controlplane", "/etc/kubernetes/pki/apiserver.crt");
+    const coversApi = (name: string, isIp: boolean) => (isIp ? apiCert.checkIP(name) : apiCert.checkHost(name)) ? [] : [`${at}: the API server certificate does not cover ${name}`];
+    if (host === "127.0.0.1" && port === 6443) {
+        return [...(c.from === "controlplane" ? [] : [`${at}: no API server listens on loopback on ${c.from} nodes`]), ...coversApi(host, true)];
+    }
+    if (host === net.lbHost) {
+        const hairpin = net.targets.includes(c.from) && net.preservesClientIp
+            ? [`${at}: ${c.from} nodes are targets of the API load balancer, which preserves client IPs: the connection hairpins back to the sender and times out`] : [];
+        return [...hairpin, ...net.allows(c.from, "lb", port), ...net.allows("lb", "controlplane", 6443), ...coversApi(host, false)];
+    }
+    if (host === serviceIp(net.serviceCidr, 1)) {
+        // kube-proxy on the client's node translates the kubernetes Service to the API servers' host addresses.
+        return [...net.allows(c.from, "controlplane", 6443), ...coversApi(host, true)];
+    }
+    const member = net.etcdIps.indexOf(host);
+    if (member >= 0) {
+        const file = port === 2380 ? "/etc/etcd/pki/peer.crt" : "/etc/etcd/pki/server.crt";
+        const cert = net.cert(`etcd-${member}`, file);
+        return [...net.allows(c.from, "etcd", port), ...(cert.checkIP(host) ? [] : [`${at}: etcd-${member}'s certificate does not cover ${host}`])];
+    }
+    return [`${at}: resolves to nothing kaws knows`];
+}
+
+describe("connection model", function () {
+    this.timeout(60000);
+    const models: Record<string, Model> = {};
+    before(async () => {
+        for (const env of ["dev", "prod"]) models[env] = await model(env);
+    });
+
+    for (const env of ["dev", "prod"]) {
+        it(`${env}: every rendered client reaches its server: security groups allow it, no load-balancer hairpin, certificates cover the address`, () => {
+            const m = models[env];
+            const all = connections(m);
+            const clients = new Set(all.map((c) => c.client.split(" ")[0]));
+            expect([...clients].some((c) => c.includes("kubelet.conf") || c.includes("bootstrap-kubelet.conf")), "kubelet kubeconfigs").to.equal(true);
+            expect(all.some((c) => c.client.startsWith("DaemonSet/kube-proxy-control-plane")), "kube-proxy on the control plane").to.equal(true);
+            expect(all.some((c) => c.client.includes("--etcd-servers")), "apiserver -> etcd").to.equal(true);
+            expect(all.some((c) => c.client.includes("ETCD_INITIAL_CLUSTER")), "etcd peers").to.equal(true);
+            if (process.env.KAWS_SHOW_CONNECTIONS) console.log(all.map((c) => `${c.from} ${c.client} -> ${c.url.host}`).join("\n"));
+            expect(all.flatMap((c) => problemsOf(m, c))).to.deep.equal([]);
+        });
+
+        it(`${env}: node-to-node traffic kaws needs is allowed: kubelet API from the control plane, weave between every pair of Kubernetes nodes, the NLB's health check`, () => {
+            const net = network(models[env]);
+            const kube: Kind[] = ["controlplane", "workers"];
+            const problems = [
+                ...kube.flatMap((k) => net.allows("controlplane", k, 10250)),
+                ...kube.flatMap((a) => kube.flatMap((b) => [...net.allows(a, b, 6783), ...net.allows(a, b, 6783, "udp"), ...net.allows(a, b, 6784, "udp"), ...net.allows(a, b, 0, "50")])),
+                ...net.allows("lb", "controlplane", 6443),
+            ];
+            expect(problems).to.deep.equal([]);
+        });
+    }
+
+    describe("controls: the model fails on the defects it exists for", () => {
+        it("kube-proxy on control-plane nodes through the NLB (the hairpin) fails", () => {
+            const m = models.dev;
+            const endpoint = String(m.ev.outputs.apiEndpoint.value);
+            const addons = m.addons.map((o) => (o.kind === "ConfigMap" && o.metadata.name === "kube-proxy"
+                ? { ...o, data: Object.fromEntries(Object.entries((o as any).data as Record<string, string>).map(([k, v]) => [k, v.replace("https://127.0.0.1:6443", endpoint)])) }
+                : o));
+            const broken = { ...m, addons };
+            const problems = connections(broken).flatMap((c) => problemsOf(broken, c));
+            expect(problems.join("\n")).to.match(/DaemonSet\/kube-proxy-control-plane.*hairpins/);
+        });
+
+        it("a missing security-group rule, a client on the wrong node and an address the certificate does not cover fail", () => {
+            const m = models.dev;
+            const ev = { ...m.ev, resources: m.ev.resources.filter((r) => !r.name.endsWith("etcd-in-etcd-client-from-controlplane")) };
+            const broken = { ...m, ev };
+            expect(connections(broken).flatMap((c) => problemsOf(broken, c)).join("\n")).to.contain("etcd does not admit tcp/2379 from controlplane");
+            expect(problemsOf(m, { client: "x", from: "workers", url: new URL("https://127.0.0.1:6443") })).to.have.length(1);
+            expect(problemsOf(m, { client: "x", from: "workers", url: new URL("https://10.0.0.10:2379") }).join()).to.contain("etcd does not admit tcp/2379 from workers");
+            const wrongName = problemsOf(m, { client: "x", from: "workers", url: new URL(`https://${network(m).lbHost}:6443`) }).length;
+            expect(wrongName).to.equal(0);
+            const net = network(m);
+            expect(net.cert("controlplane", "/etc/kubernetes/pki/apiserver.crt").checkHost("api.other.example")).to.equal(undefined);
+        });
+    });
+});
