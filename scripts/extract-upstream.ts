@@ -27,9 +27,16 @@
  *    (the index could not serve the file at any 1.36 commit); MANIFEST marks them with `atTag: false` and the
  *    fixtures list every flag that only such a source provides under "notVerifiedAtTag".
  *
+ * 3. Website reference pages (kubernetes/website content/en/docs/reference/command-line-tools-reference/<binary>.md,
+ *    generated from the binaries' flag sets) were read with the source index's read_file verb by file id (the index
+ *    reports no commit for an id read). Only the flag-name rows (<td colspan="2">--name ...</td>) and a DEPRECATED marker
+ *    for rows whose description contains "DEPRECATED" were transcribed, under <websiteDir>/<binary>.md
+ *    (default /tmp/upstream-work/website, 3rd CLI argument). The release each page documents is taken from its
+ *    --emulated-version text ("Options are: kube=A..B(default:B)"). See WEBSITE below.
+ *
  * Run
  * ---
- *   TS_NODE_TRANSPILE_ONLY=true node -r ts-node/register scripts/extract-upstream.ts /tmp/upstream-work/src test/fixtures/upstream
+ *   TS_NODE_TRANSPILE_ONLY=true node -r ts-node/register scripts/extract-upstream.ts /tmp/upstream-work/src test/fixtures/upstream [/tmp/upstream-work/website]
  *
  * Parsing rules (deliberately simple, regex + bracket matching over Go text):
  *  - flag registrations: `<recv>.<Method>(args)` where Method is a pflag/flag registration method
@@ -145,6 +152,32 @@ const MANIFEST: Record<string, { kind: "fields" | "flags"; root?: string; source
         missing: ["cmd/kube-scheduler/app/options/options.go and deprecated.go (config, write-config-to, master, deprecated kubeconfig/kube-api-* flags) not readable at 1.36; the option sets above were chosen after the index's stored options.go initFlags() (commit 7a7c0d87e77ab676747d4684170cbbad3557ea3f, an OpenShift-derived version)"],
     },
 };
+
+interface WebsitePage { repo: string; path: string; ref: string; documents: string; note: string }
+const WEB = (bin: string, id: string, documents: string, how: string): WebsitePage => ({
+    repo: "kubernetes/website", path: `content/en/docs/reference/command-line-tools-reference/${bin}.md`,
+    ref: `source-index read_file id ${id} (commit not reported by the index)`, documents,
+    note: `generated flag table; ${how}; excerpt of flag-name rows and DEPRECATED markers` });
+/** Website pages merged into the flag fixtures (kube-controller-manager and kubelet: no 1.35/1.36 page found in the index). */
+const WEBSITE: Record<string, WebsitePage> = {
+    "kube-scheduler-flags.json": WEB("kube-scheduler", "52070109846", "kubernetes 1.36",
+        "--emulated-version reads 'kube=1.33..1.36(default:1.36)', --min-compatibility-version 'kube=1.33..1.36(default:1.35)'"),
+    "kube-apiserver-flags.json": WEB("kube-apiserver", "1424424734", "kubernetes 1.35",
+        "--emulated-version reads 'kube=1.32..1.35(default:1.35)'; no 1.36 kube-apiserver page found in the index"),
+};
+
+function parseWebsiteFlags(text: string): { flags: string[]; deprecated: string[] } {
+    const flags: string[] = [], deprecated: string[] = [];
+    const rows = text.split(/<td colspan="2">/).slice(1);
+    for (const row of rows) {
+        const head = row.slice(0, row.indexOf("</td>"));
+        const m = /--([a-z0-9][a-z0-9-]*)/.exec(head);
+        if (!m) continue;
+        flags.push(m[1]);
+        if (/DEPRECATED/.test(row.slice(head.length))) deprecated.push(m[1]);
+    }
+    return { flags, deprecated };
+}
 
 // ---------------------------------------------------------------- Go text helpers
 
@@ -318,7 +351,7 @@ function flattenFields(structs: Map<string, Field[]>, root: string): { fields: s
 // ---------------------------------------------------------------- main
 
 function main() {
-    const [inputDir, outDir] = process.argv.slice(2);
+    const [inputDir, outDir, webDir = "/tmp/upstream-work/website"] = process.argv.slice(2);
     if (!inputDir || !outDir) { console.error("usage: extract-upstream.ts <inputDir> <outDir>"); process.exit(2); }
     const read = (s: Source) => stripComments(fs.readFileSync(path.join(inputDir, s.repo, s.path), "utf8"));
     const allFiles = new Set<string>();
@@ -344,10 +377,14 @@ function main() {
         } else {
             const flags = new Set<string>(), deprecated = new Set<string>(), flagOnly = new Set<string>(), configAlias = new Set<string>();
             const atTag = new Set<string>(), unresolved: string[] = [];
+            const bySource: Record<string, string[]> = {};
+            const srcList = doc.sources as Record<string, unknown>[];
+            const srcIndex = (s: Source) => String(srcList.findIndex((x) => x.repo === s.repo && x.path === s.path && x.ref === s.ref));
             for (const s of spec.sources) {
                 const src = read(s);
                 for (const body of functionBodies(src, s.functions)) {
                     const h = extractFlags(body, consts, s.sprintf);
+                    (bySource[srcIndex(s)] ??= []).push(...h.flags);
                     h.flags.forEach((f) => { flags.add(f); if (s.flagOnly) flagOnly.add(f); if (s.configAlias) configAlias.add(f); if (s.atTag !== false) atTag.add(f); });
                     h.deprecated.forEach((f) => deprecated.add(f));
                     unresolved.push(...h.unresolved.map((u) => `${s.path}: ${u}`));
@@ -360,6 +397,18 @@ function main() {
                 doc.flagOnly = [...flagOnly].sort();
                 doc.configFileAliases = [...configAlias].sort();
             }
+            const web = WEBSITE[file];
+            const webOnly = new Set<string>();
+            if (web) {
+                const w = parseWebsiteFlags(fs.readFileSync(path.join(webDir, path.basename(web.path)), "utf8"));
+                srcList.push({ ...web });
+                bySource[String(srcList.length - 1)] = w.flags;
+                w.flags.forEach((f) => { if (!flags.has(f)) webOnly.add(f); flags.add(f); if (web.documents === "kubernetes 1.36") atTag.add(f); });
+                w.deprecated.forEach((f) => deprecated.add(f));
+                doc.websiteOnly = [...webOnly].sort();
+            }
+            for (const k of Object.keys(bySource)) bySource[k] = [...new Set(bySource[k])].sort();
+            doc.bySource = bySource;
             doc.flags = [...flags].sort();
             doc.deprecated = [...deprecated].sort();
             doc.notVerifiedAtTag = [...flags].filter((f) => !atTag.has(f)).sort();

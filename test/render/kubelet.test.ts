@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import {
     kubeletConfiguration, nodeLabelsFlag, renderBootstrapKubeconfig, renderCredentialProviderConfig, renderKubeletConfiguration, renderKubeletService,
 } from "../../components/render/kubelet";
-import { validateComponentConfig } from "../kubeletSchema";
+import { configProblems } from "../upstream";
 import { toolAvailable } from "../tools";
 import { verifyUnits } from "../systemdVerify";
 
@@ -15,15 +15,18 @@ const spec = { clusterDnsIp: "10.96.0.10", clusterDomain: "cluster.local", regis
 const ca = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n";
 
 describe("render/kubelet", () => {
-    it("renders a KubeletConfiguration that passes the v1beta1 schema (fields kaws sets, no unknown field)", () => {
+    it("renders a KubeletConfiguration whose every field is a KubeletConfiguration v1beta1 field upstream (taints: core/v1 Taint)", () => {
         const rendered = parse(renderKubeletConfiguration(spec));
-        expect(validateComponentConfig("kubelet", rendered)).to.deep.equal([]);
+        expect(configProblems("kubelet", rendered)).to.deep.equal([]);
     });
 
-    it("the schema rejects a misspelt field and a wrong type, so the check above can fail", () => {
-        const wrong = { ...kubeletConfiguration(spec), serverTlsBootstrap: true, readOnlyPort: "0" };
-        const errors = validateComponentConfig("kubelet", wrong);
-        expect(errors.join("\n")).to.match(/additionalProperty.*serverTlsBootstrap/).and.to.match(/readOnlyPort: must be integer/);
+    it("a misspelt field and a flag-only setting written as a config field fail, so the check above can fail", () => {
+        const wrong = { ...kubeletConfiguration(spec), serverTlsBootstrap: true, imageCredentialProviderConfig: "/etc/kubernetes/credential-provider.yaml", registerWithTaints: [{ key: "a", effect: "NoSchedule", operator: "Exists" }] };
+        const errors = configProblems("kubelet", wrong);
+        expect(errors).to.have.length(3);
+        expect(errors.join("\n")).to.contain("serverTlsBootstrap: not a KubeletConfiguration field")
+            .and.to.contain("imageCredentialProviderConfig: not a KubeletConfiguration field; --image-credential-provider-config is a kubelet command-line flag")
+            .and.to.contain("registerWithTaints[].operator");
     });
 
     it("registers the configured taints (value optional) and points cluster DNS at the given IP", () => {
@@ -73,9 +76,10 @@ describe("render/kubelet", () => {
         expect(() => renderBootstrapKubeconfig({ clusterName: "c1", server: "http://x:6443", caCertPem: ca, tokenId: "abcdef", tokenSecret: "0123456789abcdef" })).to.throw(/https URL/);
     });
 
-    it("the ECR credential provider config passes its schema and matches ECR registries only", () => {
+    it("the ECR credential provider config has only CredentialProviderConfig v1 fields and matches ECR registries only", () => {
         const config = parse(renderCredentialProviderConfig());
-        expect(validateComponentConfig("credentialProvider", config)).to.deep.equal([]);
+        expect(configProblems("credentialProvider", config)).to.deep.equal([]);
+        expect(configProblems("credentialProvider", { ...config, cacheDuration: "1h" })).to.have.length(1);
         expect(config.providers[0].matchImages.every((m: string) => /\.dkr\.ecr(-fips)?\.\*\.amazonaws\.com/.test(m))).to.equal(true);
     });
 });
