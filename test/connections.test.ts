@@ -146,6 +146,66 @@ function problemsOf(m: Model, c: Connection): string[] {
     return [`${at}: resolves to nothing kaws knows`];
 }
 
+/** Pod-to-pod traffic between nodes of two kinds travels inside weave: its control port, data ports and ESP. */
+function podNetwork(net: ReturnType<typeof network>, a: Kind, b: Kind): string[] {
+    return [...net.allows(a, b, 6783), ...net.allows(a, b, 6783, "udp"), ...net.allows(a, b, 6784, "udp"), ...net.allows(a, b, 0, "50")];
+}
+
+/**
+ * The apiserver's kubelet client (--kubelet-preferred-address-types: the node's own address, kubelet port),
+ * every APIService (the apiserver, on the host network, reaches the backing pods over the pod network), and
+ * clients of the kubelet API among the add-ons (--kubelet-use-node-status-port / --kubelet-port).
+ */
+function kubeletAndAggregatedProblems(m: Model): { checked: number; problems: string[] } {
+    const net = network(m);
+    const kube: Kind[] = ["controlplane", "workers"];
+    const problems: string[] = [];
+    let checked = 0;
+    const apiServer = YAML.parse(m.files.find((f) => f.path === "controlplane/etc/kubernetes/manifests/kube-apiserver.yaml")!.content);
+    const addressTypes = apiServer.spec.containers[0].command.find((a: string) => a.startsWith("--kubelet-preferred-address-types="))?.split("=")[1] ?? "";
+    if (!addressTypes.split(",")[0].startsWith("Internal")) problems.push(`kube-apiserver reaches kubelets by ${addressTypes.split(",")[0]}, not the node's private address`);
+    for (const k of kube) { checked++; problems.push(...net.allows("controlplane", k, 10250).map((p) => `kube-apiserver -> kubelet: ${p}`)); }
+    const workloads = m.addons.filter((o) => o.kind === "Deployment" || o.kind === "DaemonSet") as any[];
+    for (const apiService of m.addons.filter((o) => o.kind === "APIService") as any[]) {
+        const ref = apiService.spec.service;
+        const service = m.addons.find((o) => o.kind === "Service" && o.metadata.name === ref.name && o.metadata.namespace === ref.namespace) as any;
+        if (!service) { problems.push(`APIService ${apiService.metadata.name}: no Service ${ref.namespace}/${ref.name}`); continue; }
+        const backing = workloads.filter((w) => Object.entries(service.spec.selector).every(([k, v]) => w.spec.template.metadata.labels?.[k] === v));
+        if (backing.length === 0) problems.push(`APIService ${apiService.metadata.name}: no workload matches its Service`);
+        for (const workload of backing) {
+            const pod = workload.spec.template.spec;
+            const targetPort = service.spec.ports[0].targetPort;
+            if (!pod.containers.some((c: any) => (c.ports ?? []).some((p: any) => p.name === targetPort || p.containerPort === targetPort))) {
+                problems.push(`APIService ${apiService.metadata.name}: ${workload.metadata.name} exposes no port ${targetPort}`);
+            }
+            for (const k of placement(pod)) { checked++; problems.push(...(pod.hostNetwork ? [] : podNetwork(net, "controlplane", k)).map((p) => `kube-apiserver -> ${apiService.metadata.name}: ${p}`)); }
+        }
+    }
+    // Kubelet serving certificates are issued at runtime (serverTLSBootstrap); the approver signs only names and
+    // addresses it recognises, so it must recognise every node's own: its private DNS name and its address.
+    const approver = workloads.flatMap((w) => w.spec.template.spec.containers).find((c: any) => (c.env ?? []).some((e: any) => e.name === "PROVIDER_REGEX"));
+    if (!approver) problems.push("no kubelet serving-certificate approver");
+    else {
+        const env = Object.fromEntries(approver.env.map((e: any) => [e.name, e.value]));
+        const region = String(m.ev.outputs.region.value);
+        const privateSubnets = ofType(m.ev, "aws:ec2/subnet:Subnet").filter((sn) => sn.name.includes("-private-")).map((sn) => sn.inputs.cidrBlock as string);
+        for (const cidr of privateSubnets) {
+            checked++;
+            const address = new Netmask(cidr).first;
+            const nodeName = `ip-${address.replace(/\./g, "-")}.${region === "us-east-1" ? "ec2.internal" : `${region}.compute.internal`}`;
+            if (!env.PROVIDER_IP_PREFIXES.split(",").some((prefix: string) => new Netmask(prefix).contains(address))) problems.push(`kubelet serving certificate: the approver refuses address ${address} (subnet ${cidr})`);
+            if (!new RegExp(env.PROVIDER_REGEX).test(nodeName)) problems.push(`kubelet serving certificate: the approver refuses node name ${nodeName}`);
+        }
+    }
+    for (const workload of workloads) {
+        const pod = workload.spec.template.spec;
+        const kubeletClient = pod.containers.some((c: any) => (c.args ?? []).some((a: string) => a === "--kubelet-use-node-status-port" || a.startsWith("--kubelet-port")));
+        if (!kubeletClient) continue;
+        for (const from of placement(pod)) for (const k of kube) { checked++; problems.push(...net.allows(from, k, 10250).map((p) => `${workload.metadata.name} -> kubelet: ${p}`)); }
+    }
+    return { checked, problems };
+}
+
 describe("connection model", function () {
     this.timeout(60000);
     const models: Record<string, Model> = {};
@@ -166,15 +226,21 @@ describe("connection model", function () {
             expect(all.flatMap((c) => problemsOf(m, c))).to.deep.equal([]);
         });
 
-        it(`${env}: node-to-node traffic kaws needs is allowed: kubelet API from the control plane, weave between every pair of Kubernetes nodes, the NLB's health check`, () => {
+        it(`${env}: node-to-node traffic kaws needs is allowed: weave between every pair of Kubernetes nodes, the NLB's health check`, () => {
             const net = network(models[env]);
             const kube: Kind[] = ["controlplane", "workers"];
             const problems = [
-                ...kube.flatMap((k) => net.allows("controlplane", k, 10250)),
-                ...kube.flatMap((a) => kube.flatMap((b) => [...net.allows(a, b, 6783), ...net.allows(a, b, 6783, "udp"), ...net.allows(a, b, 6784, "udp"), ...net.allows(a, b, 0, "50")])),
+                ...kube.flatMap((a) => kube.flatMap((b) => podNetwork(net, a, b))),
                 ...net.allows("lb", "controlplane", 6443),
             ];
             expect(problems).to.deep.equal([]);
+        });
+
+        it(`${env}: the apiserver reaches kubelets and aggregated APIs, and metrics-server reaches kubelets`, () => {
+            const m = models[env];
+            const problems = kubeletAndAggregatedProblems(m);
+            expect(problems.checked, "connections checked").to.be.greaterThan(3);
+            expect(problems.problems).to.deep.equal([]);
         });
     }
 
@@ -188,6 +254,20 @@ describe("connection model", function () {
             const broken = { ...m, addons };
             const problems = connections(broken).flatMap((c) => problemsOf(broken, c));
             expect(problems.join("\n")).to.match(/DaemonSet\/kube-proxy-control-plane.*hairpins/);
+        });
+
+        it("metrics-server moved to workers cannot reach kubelets (kubelets admit the control plane only)", () => {
+            const m = models.dev;
+            const addons = m.addons.map((o) => (o.kind === "Deployment" && o.metadata.name === "metrics-server"
+                ? JSON.parse(JSON.stringify(o, (k, v) => (k === "nodeSelector" || k === "tolerations" ? undefined : v))) : o));
+            expect(kubeletAndAggregatedProblems({ ...m, addons }).problems.join("\n")).to.contain("metrics-server -> kubelet: workers does not admit tcp/10250 from workers");
+        });
+
+        it("a certificate approver that does not recognise the nodes' addresses fails", () => {
+            const m = models.prod;
+            const addons = JSON.parse(JSON.stringify(m.addons).replace(/"PROVIDER_IP_PREFIXES","value":"[^"]+"/, "\"PROVIDER_IP_PREFIXES\",\"value\":\"192.168.0.0/16\""));
+            const problems = kubeletAndAggregatedProblems({ ...m, addons }).problems;
+            expect(problems.filter((p) => p.includes("the approver refuses address"))).to.have.length(3);
         });
 
         it("a missing security-group rule, a client on the wrong node and an address the certificate does not cover fail", () => {
