@@ -1,7 +1,7 @@
 import * as path from "path";
 import * as readline from "readline";
 import { Command, CommanderError } from "commander";
-import { renderEnvironment } from "./render";
+import { renderEnvironment } from "./offline/render";
 import { listEnvironments, loadStackConfig } from "./stackConfig";
 import {
     ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, StackFactory, StackLockedError, StageFailedError,
@@ -77,7 +77,7 @@ function defaultDeps(root: string, signal: AbortSignal): CliDeps {
 export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps): Command {
     const program = new Command("kaws")
         .description("Build and run self-managed Kubernetes clusters on AWS, one Pulumi stack per environment.\n"
-            + "Each environment has two stacks: the infra program at the repository root (Pulumi.<env>.yaml) and the add-ons program in automation/addons.")
+            + "Each environment has two stacks: the infra program at the repository root (Pulumi.<env>.yaml) and the add-ons program in addons/program.")
         .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
         .exitOverride()
         .showHelpAfterError()

@@ -38,7 +38,7 @@ export function handleFor(stack: auto.Stack, project: string): StackHandle {
 
 /**
  * The real stacks: the infra program at the repository root (so Pulumi.<env>.yaml applies) and the
- * add-ons program in automation/addons, both selected (or created) as stack <env>.
+ * add-ons program in addons/program, both selected (or created) as stack <env>.
  */
 export function pulumiStacks(root: string): StackFactory {
     const open = async (workDir: string, project: string, env: string) => {
@@ -53,6 +53,6 @@ export function pulumiStacks(root: string): StackFactory {
     };
     return {
         infra: (env) => open(root, "kaws", env),
-        addons: (env) => open(path.join(root, "automation", "addons"), "kaws-addons", env),
+        addons: (env) => open(path.join(root, "addons", "program"), "kaws-addons", env),
     };
 }

@@ -3,7 +3,7 @@
  * targets below. Run with `npm run bench`; exits non-zero when a target is missed.
  */
 import * as path from "path";
-import { evaluateStack } from "../automation/offline";
+import { evaluateStack } from "../automation/offline/engine";
 import { loadStackConfig } from "../automation/stackConfig";
 
 const root = path.resolve(__dirname, "..");

@@ -26,6 +26,9 @@
  *    statements were saved under <inputDir>/kubernetes/kubernetes/<path>. Those versions are NOT the 1.36 tag
  *    (the index could not serve the file at any 1.36 commit); MANIFEST marks them with `atTag: false` and the
  *    fixtures list every flag that only such a source provides under "notVerifiedAtTag".
+ *    kube-controller-manager's options.go Flags() was read from the fork zongruxie4/kubernetes (a 1.36 development
+ *    version, see its MANIFEST note) and saved likewise under <inputDir>/zongruxie4/kubernetes/<path>; one file
+ *    (podgccontroller.go) was found by content with find_string and read by id, so its ref names the id.
  *
  * 3. Website reference pages (kubernetes/website content/en/docs/reference/command-line-tools-reference/<binary>.md,
  *    generated from the binaries' flag sets) were read with the source index's read_file verb by file id (the index
@@ -143,8 +146,16 @@ const MANIFEST: Record<string, { kind: "fields" | "flags"; root?: string; source
             { repo: "kubernetes/cloud-provider", path: "options/kubecloudshared.go", ref: CP_TAG, functions: ["KubeCloudSharedOptions.AddFlags"], note: "no kubernetes-1.36.3 tag in the cloud-provider mirror" },
             { repo: "kubernetes/cloud-provider", path: "options/servicecontroller.go", ref: CP_TAG, functions: ["ServiceControllerOptions.AddFlags"], note: "no kubernetes-1.36.3 tag in the cloud-provider mirror" },
             secureServing, delegatingAuthn, delegatingAuthz, metrics, logs, featureGate,
+            { repo: "zongruxie4/kubernetes", path: "cmd/kube-controller-manager/app/options/options.go", ref: "0b37ff9338194bd5cb28d3492d667ad8ba8c3a8f", atTag: false, functions: ["KubeControllerManagerOptions.Flags"],
+              note: "fork of kubernetes/kubernetes, read with the source index's read_file (id 52418233782); excerpt: Flags() verbatim. 1.36 development content, not the tag: it wires ResourceClaimControllerOptions (--concurrent-resourceclaim-syncs, listed as added in CHANGELOG-1.36.md v1.36.0-alpha.1) and DeviceTaintEvictionController; the same fork's CHANGELOG/CHANGELOG-1.36.md (commit bc15d50fd246bef83aa9b00fcc475d1959296294) reaches v1.36.0-rc.0. Its Flags() also selects the option sets listed above plus ComponentGlobalsRegistry.AddFlags" },
+            { ...cb("compatibility/registry.go", ["componentGlobalsRegistry.AddFlags"]), note: "called as s.ComponentGlobalsRegistry.AddFlags(fss.FlagSet(\"generic\")) in the Flags() above" },
+            { repo: KK, path: "cmd/kube-controller-manager/app/options/nodeipamcontroller.go", ref: "898b9f800267a757615ecfb71fc377d04d996c6b", atTag: false, functions: ["NodeIPAMControllerOptions.AddFlags"],
+              note: "source-index version (read_file id 207750929); 1.36 development commit (the index's CHANGELOG/CHANGELOG-1.36.md at this commit documents v1.36.0-alpha.1); excerpt of AddFlags" },
+            { repo: KK, path: "cmd/kube-controller-manager/app/options/podgccontroller.go", ref: "source-index find_string/read_file id 28509208 (repository and commit not reported by the index)", atTag: false, functions: ["PodGCControllerOptions.AddFlags"],
+              note: "the upstream podgcconfig-based form of the file (the index's default kubernetes/kubernetes version, commit 25630fff5eab61412d64538065fd5775e0bb5a12, is a non-upstream variant that adds delete-all-terminated-pods); excerpt of AddFlags" },
         ],
-        missing: ["cmd/kube-controller-manager/app/options/*.go (per-controller flags such as cluster-signing-*, terminated-pod-gc-threshold, use-service-account-credentials, master, kubeconfig) not readable at 1.36; the option sets above were chosen after the index's stored cmd/kube-controller-manager/app/options/options.go (commit 015da00285da38f312065b6445735c92081f610d, an old OpenShift-derived version) Flags()"],
+        missing: ["cmd/kube-controller-manager/app/options/*controller*.go other than nodeipamcontroller.go and podgccontroller.go (per-controller flags such as cluster-signing-cert-file, cluster-signing-key-file, root-ca-file, service-account-private-key-file, concurrent-*-syncs) not readable at any 1.36 version: the index's stored kubernetes/kubernetes versions of csrsigningcontroller.go and serviceaccountcontroller.go (commit 0f9f0907d6dbe57e78d61f3432bf9b63514b540a) are the 1.11-era componentconfig form, and the 1.36 fork zongruxie4/kubernetes holds only options.go (its other files are deduplicated away by the index)",
+            "cmd/kube-controller-manager/app/options/options.go at the v1.36.x tag: only the 1.36 development version above (zongruxie4/kubernetes) was readable; zongruxie4/kubernetes (1.07 GB) is too big to fetch"],
     },
     "kube-scheduler-flags.json": {
         kind: "flags",

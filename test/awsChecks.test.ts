@@ -2,8 +2,8 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { Evaluation, RecordedResource } from "../automation/offline";
-import { invokeResult, placeholderArn } from "../automation/placeholders";
+import { Evaluation, RecordedResource } from "../automation/offline/engine";
+import { invokeResult, placeholderArn } from "../automation/offline/placeholders";
 import { loadStackConfig } from "../automation/stackConfig";
 import { evaluate, idOf, ofType, root } from "./harness";
 

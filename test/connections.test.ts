@@ -2,12 +2,12 @@ import { expect } from "chai";
 import { X509Certificate } from "crypto";
 import { Netmask } from "netmask";
 import * as YAML from "yaml";
-import { Evaluation } from "../automation/offline";
-import { addonSettingsForRender, nodeFilesOf, RenderedFile } from "../automation/render";
+import { Evaluation } from "../automation/offline/engine";
+import { addonSettingsForRender, nodeFilesOf, RenderedFile } from "../automation/offline/render";
 import { loadStackConfig } from "../automation/stackConfig";
-import { parseClusterConfig } from "../components/config";
-import { KubeObject, renderAddons } from "../components/render/addons";
-import { serviceIp } from "../components/render/addons/objects";
+import { parseClusterConfig } from "../plan/config";
+import { KubeObject, renderAddons } from "../addons";
+import { serviceIp } from "../addons/objects";
 import { evaluate, idOf, ofType, root } from "./harness";
 
 // Where every client configuration kaws renders connects, from which node kind, and whether that works on

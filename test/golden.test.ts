@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { addonFilesOf, nodeFilesOf, planOf } from "../automation/render";
+import { addonFilesOf, nodeFilesOf, planOf } from "../automation/offline/render";
 import { loadStackConfig } from "../automation/stackConfig";
-import { parseClusterConfig } from "../components/config";
+import { parseClusterConfig } from "../plan/config";
 import { evaluate, root } from "./harness";
 
 // The dev render, committed under test/golden/dev: every file a node receives (with its mode), every add-on

@@ -1,9 +1,14 @@
 import * as path from "path";
-import { evaluateStack, Evaluation, RecordedResource } from "../automation/offline";
+import { evaluateStack, Evaluation, RecordedResource } from "../automation/offline/engine";
 import { loadStackConfig } from "../automation/stackConfig";
-import { placeholderId } from "../automation/placeholders";
+import { placeholderId } from "../automation/offline/placeholders";
 
 export const root = path.resolve(__dirname, "..");
+
+/** A file under test/fixtures (copied or extracted reference data). */
+export function fixturePath(...parts: string[]): string {
+    return path.join(root, "test", "fixtures", ...parts);
+}
 
 /**
  * Evaluates the real program for a committed environment (Pulumi.yaml defaults + Pulumi.<env>.yaml),

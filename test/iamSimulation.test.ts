@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { Evaluation } from "../automation/offline";
-import { AwsRequest } from "../components/awsRequests";
+import { Evaluation } from "../automation/offline/engine";
+import { AwsRequest } from "../nodes/awsRequests";
 import { evaluate } from "./harness";
 import { IamWorld, WorldNode, buildWorld, requestsFor, describe as describeRequest, mutations, policyProblems, simulate } from "./iam";
 

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import * as YAML from "yaml";
-import { nodeFilesOf, RenderedFile } from "../automation/render";
-import { kubeletPaths } from "../components/render/kubelet";
-import { controlPlanePaths } from "../components/render/controlPlane";
+import { nodeFilesOf, RenderedFile } from "../automation/offline/render";
+import { kubeletPaths } from "../nodes/kubelet";
+import { controlPlanePaths } from "../controlPlane/render";
 import { evaluate } from "./harness";
 import { configProblems, flagProblems, flagsOf, upstream } from "./upstream";
 
@@ -23,7 +23,7 @@ const deprecatedInUse: Record<string, Record<string, string>> = {
  * Each must still be absent from the list: once the extraction reads them, this entry has to go.
  */
 const unreadable: Record<string, readonly string[]> = {
-    "kube-controller-manager": ["cluster-signing-cert-file", "cluster-signing-key-file", "kubeconfig", "root-ca-file", "service-account-private-key-file", "service-cluster-ip-range", "terminated-pod-gc-threshold"],
+    "kube-controller-manager": ["cluster-signing-cert-file", "cluster-signing-key-file", "root-ca-file", "service-account-private-key-file"],
 };
 
 const binaries: Record<string, string> = {

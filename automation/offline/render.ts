@@ -1,0 +1,137 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { evaluateStack, Evaluation } from "./engine";
+import { loadStackConfig } from "../stackConfig";
+import { manifestName } from "../../nodes/fileDelivery";
+import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
+import { ClusterConfig, parseClusterConfig } from "../../plan/config";
+
+// Secret inputs are recorded in Pulumi's secret envelope; a rendered file holds the value itself.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { unwrapRpcSecret } = require("@pulumi/pulumi/runtime/rpc");
+
+export const redacted = "[secret]";
+
+export interface Plan {
+    readonly stack: string;
+    readonly resources: { type: string; name: string; parent: string | null }[];
+    readonly outputs: Record<string, unknown>;
+}
+
+/** The reviewable summary of an evaluation: every resource with its parent, outputs with secrets redacted. */
+export function planOf(stack: string, evaluation: Evaluation): Plan {
+    const byUrn = new Map(evaluation.resources.map((r) => [r.urn, r]));
+    return {
+        stack,
+        resources: evaluation.resources.map((r) => {
+            const parent = r.parent ? byUrn.get(r.parent) : undefined;
+            return { type: r.type, name: r.name, parent: parent ? `${parent.type}::${parent.name}` : null };
+        }),
+        outputs: Object.fromEntries(Object.entries(evaluation.outputs).map(([key, out]) => [key, out.secret ? redacted : out.value])),
+    };
+}
+
+export interface RenderedFile {
+    /** Path relative to the render folder: "<role>/<absolute node path>" or "<role>/user-data". */
+    readonly path: string;
+    readonly content: string;
+    readonly mode: number;
+}
+
+/**
+ * What each node role receives, read from the resources the program registered: the objects under
+ * nodes/<role>/ in the assets bucket (installed with the modes of their manifest) and the user data of
+ * the launch templates tagged with kaws:role.
+ */
+export function nodeFilesOf(evaluation: Evaluation): RenderedFile[] {
+    const objects = evaluation.resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && /^nodes\/[^/]+\//.test(r.inputs.key));
+    const modes = new Map<string, number>();
+    for (const manifest of objects.filter((o) => o.inputs.key.endsWith(`/${manifestName}`))) {
+        const role = manifest.inputs.key.split("/")[1];
+        for (const line of String(manifest.inputs.content).split("\n").filter(Boolean)) {
+            const [mode, , nodePath] = line.split(" ");
+            modes.set(`${role}${nodePath}`, parseInt(mode, 8));
+        }
+    }
+    const files: RenderedFile[] = objects
+        .filter((o) => !o.inputs.key.endsWith(`/${manifestName}`))
+        .map((o) => {
+            const relative = o.inputs.key.slice("nodes/".length);
+            const mode = modes.get(relative);
+            if (mode === undefined) throw new Error(`${o.inputs.key} is missing from its role's ${manifestName}`);
+            return { path: relative, content: String(unwrapRpcSecret(o.inputs.content)), mode };
+        });
+    for (const template of evaluation.resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.inputs.tags?.["kaws:role"])) {
+        files.push({
+            path: `${template.inputs.tags["kaws:role"]}/user-data`,
+            content: Buffer.from(template.inputs.userData ?? "", "base64").toString("utf8"),
+            mode: 0o644,
+        });
+    }
+    return files;
+}
+
+export interface RenderResult {
+    readonly outDir: string;
+    readonly resourceCount: number;
+    readonly files: string[];
+}
+
+/** Evaluates the real program for `env` offline and writes the render contract (README, "kaws render") to `outDir`. */
+export async function renderEnvironment(root: string, env: string, outDir: string): Promise<RenderResult> {
+    const evaluation = await evaluateStack({ root, stack: env, config: loadStackConfig(root, env) });
+    fs.rmSync(outDir, { recursive: true, force: true });
+    fs.mkdirSync(outDir, { recursive: true });
+    const files: string[] = [];
+    const write = (relative: string, content: string, mode = 0o644) => {
+        const target = path.join(outDir, relative);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, content, { mode });
+        fs.chmodSync(target, mode);
+        files.push(relative);
+    };
+    for (const file of nodeFilesOf(evaluation)) write(file.path, file.content, file.mode);
+    const plan = planOf(env, evaluation);
+    write("plan.json", JSON.stringify(plan, null, 2) + "\n");
+    for (const file of addonFilesOf(evaluation, parseClusterConfig(loadStackConfig(root, env)))) write(file.path, file.content);
+    const kubeconfig = evaluation.outputs.kubeconfig?.value;
+    if (typeof kubeconfig === "string") write("kubeconfig", kubeconfig, 0o600);
+    return { outDir, resourceCount: plan.resources.length, files };
+}
+
+// ---- Add-ons: DIR/addons/<kind>-<name>.yaml, from the same renderers the ClusterAddons component uses ----
+
+/**
+ * The add-on settings the add-ons stack would receive from this evaluation's outputs. Secret outputs are
+ * written as "[secret]"; outputs the program does not export (yet) come from the stack configuration, or
+ * are marked placeholders for cloud-assigned values.
+ */
+export function addonSettingsForRender(outputs: Evaluation["outputs"], config: ClusterConfig): AddonSettings {
+    const plain = (key: string, fallback: string): string => {
+        const output = outputs[key];
+        if (output === undefined || output.value === undefined) return fallback;
+        return output.secret ? redacted : String(output.value);
+    };
+    return {
+        clusterName: plain("clusterName", config.clusterName),
+        region: plain("region", config.region),
+        kubernetesVersion: plain("kubernetesVersion", config.kubernetes.version),
+        podCidr: plain("podCidr", config.kubernetes.podCidr),
+        serviceCidr: plain("serviceCidr", config.kubernetes.serviceCidr),
+        clusterDomain: plain("clusterDomain", config.kubernetes.clusterDomain),
+        vpcCidr: plain("vpcCidr", config.network.vpcCidr),
+        apiEndpoint: plain("apiEndpoint", "https://placeholder-api-endpoint:6443"),
+        kmsKeyArn: plain("kmsKeyArn", "placeholder-kms-key-arn"),
+        bootstrapTokenId: plain("bootstrapTokenId", "placeholder-token-id"),
+        bootstrapTokenSecret: redacted,
+        weavePassword: redacted,
+        clusterAutoscaler: outputs.clusterAutoscaler ? outputs.clusterAutoscaler.value === true : config.addons.clusterAutoscaler,
+    };
+}
+
+/** Every add-on object as its own YAML document, one file each. */
+export function addonFilesOf(evaluation: Evaluation, config: ClusterConfig): RenderedFile[] {
+    const objects: KubeObject[] = renderAddons(addonSettingsForRender(evaluation.outputs, config)).flatMap((addon) => addon.objects);
+    return objects.map((obj) => ({ path: `addons/${addonFileName(obj)}`, content: YAML.stringify(obj), mode: 0o644 }));
+}

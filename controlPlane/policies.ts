@@ -1,0 +1,250 @@
+import { PolicyStatement } from "../nodes/nodeRole";
+
+export interface PolicyScope {
+    readonly clusterName: string;
+    readonly partition: string;
+    readonly region: string;
+    readonly accountId: string;
+    readonly vpcId: string;
+    /** The cluster's KMS key: EBS volumes the CSI driver creates are encrypted with it. */
+    readonly kmsKeyArn: string;
+}
+
+/**
+ * Why each statement that must name Resource "*" does: AWS offers no resource-level permission for these
+ * actions (Describe*, ecr:GetAuthorizationToken). The README lists them.
+ */
+export const unscopableActions: Readonly<Record<string, string>> = {
+    "ec2:Describe*": "EC2 Describe actions support no resource-level permissions",
+    "autoscaling:Describe*": "Auto Scaling Describe actions support no resource-level permissions",
+    "elasticloadbalancing:Describe*": "Elastic Load Balancing Describe actions support no resource-level permissions",
+    "ec2:GetInstanceTypesFromInstanceRequirements": "account-level query, no resource type",
+    "ecr:GetAuthorizationToken": "returns a registry token for the account; no resource type",
+};
+
+const clusterTag = (name: string) => `kubernetes.io/cluster/${name}`;
+const taggedForCluster = (name: string) => ({ Null: { [`aws:ResourceTag/${clusterTag(name)}`]: "false" } });
+const requestTaggedForCluster = (name: string) => ({ Null: { [`aws:RequestTag/${clusterTag(name)}`]: "false" } });
+
+/** Pulling images from the account's ECR registries in this region (ecr-credential-provider + kubelet). */
+export function ecrPullStatements(s: Pick<PolicyScope, "partition" | "region" | "accountId">): PolicyStatement[] {
+    return [
+        { Sid: "EcrToken", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+        {
+            Sid: "EcrPull",
+            Effect: "Allow",
+            Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            Resource: `arn:${s.partition}:ecr:${s.region}:${s.accountId}:repository/*`,
+        },
+    ];
+}
+
+/**
+ * The AWS cloud-controller-manager (cloud-provider-aws "Control Plane Policy", docs/prerequisites.md),
+ * scoped: every mutation needs the cluster tag on the resource (or in the creating request). Volume and
+ * route actions are left out: the EBS CSI driver owns volumes and the CCM runs with
+ * --configure-cloud-routes=false (weave routes pods).
+ */
+export function cloudControllerStatements(s: PolicyScope): PolicyStatement[] {
+    const arn = (service: string, resource: string) => `arn:${s.partition}:${service}:${s.region}:${s.accountId}:${resource}`;
+    const lb = [arn("elasticloadbalancing", "loadbalancer/*"), arn("elasticloadbalancing", "targetgroup/*")];
+    const listeners = arn("elasticloadbalancing", "listener/net/*");
+    return [
+        {
+            Sid: "CloudControllerRead",
+            Effect: "Allow",
+            Action: [
+                "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeTags",
+                "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "ec2:DescribeInstanceTopology", "ec2:DescribeRegions",
+                "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+                "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeLoadBalancerPolicies", "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+            ],
+            Resource: "*",
+        },
+        { Sid: "CloudControllerKey", Effect: "Allow", Action: ["kms:DescribeKey"], Resource: s.kmsKeyArn },
+        { Sid: "CreateServiceSecurityGroupsInClusterVpc", Effect: "Allow", Action: ["ec2:CreateSecurityGroup"], Resource: arn("ec2", `vpc/${s.vpcId}`) },
+        {
+            Sid: "CreateServiceSecurityGroups",
+            Effect: "Allow",
+            Action: ["ec2:CreateSecurityGroup"],
+            Resource: arn("ec2", "security-group/*"),
+            Condition: { StringEquals: { [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned" } },
+        },
+        {
+            Sid: "TagServiceSecurityGroups",
+            Effect: "Allow",
+            Action: ["ec2:CreateTags"],
+            Resource: arn("ec2", "security-group/*"),
+            Condition: { StringEquals: { [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned" } },
+        },
+        {
+            Sid: "ChangeClusterSecurityGroups",
+            Effect: "Allow",
+            Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"],
+            Resource: arn("ec2", "security-group/*"),
+            Condition: taggedForCluster(s.clusterName),
+        },
+        {
+            Sid: "ChangeClusterInstances",
+            Effect: "Allow",
+            Action: ["ec2:ModifyInstanceAttribute"],
+            Resource: arn("ec2", "instance/*"),
+            Condition: taggedForCluster(s.clusterName),
+        },
+        {
+            Sid: "CreateServiceLoadBalancers",
+            Effect: "Allow",
+            Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+            Resource: lb,
+            Condition: requestTaggedForCluster(s.clusterName),
+        },
+        {
+            // The CCM tags load balancers, target groups and (since v1.36) NLB listeners in the creating request.
+            Sid: "TagLoadBalancersAtCreation",
+            Effect: "Allow",
+            Action: ["elasticloadbalancing:AddTags"],
+            Resource: [...lb, listeners],
+            Condition: {
+                StringEquals: {
+                    "elasticloadbalancing:CreateAction": ["CreateLoadBalancer", "CreateTargetGroup", "CreateListener"],
+                    [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned",
+                },
+            },
+        },
+        {
+            Sid: "ChangeClusterLoadBalancers",
+            Effect: "Allow",
+            Action: [
+                "elasticloadbalancing:AddTags", "elasticloadbalancing:ApplySecurityGroupsToLoadBalancer",
+                "elasticloadbalancing:AttachLoadBalancerToSubnets", "elasticloadbalancing:ConfigureHealthCheck",
+                "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateLoadBalancerListeners",
+                "elasticloadbalancing:CreateLoadBalancerPolicy", "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteLoadBalancerListeners", "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:DeregisterInstancesFromLoadBalancer", "elasticloadbalancing:DeregisterTargets",
+                "elasticloadbalancing:DetachLoadBalancerFromSubnets", "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+                "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:SetLoadBalancerPoliciesForBackendServer",
+                "elasticloadbalancing:SetLoadBalancerPoliciesOfListener", "elasticloadbalancing:SetSecurityGroups",
+            ],
+            Resource: lb,
+            Condition: taggedForCluster(s.clusterName),
+        },
+        {
+            Sid: "ChangeServiceListeners",
+            Effect: "Allow",
+            Action: ["elasticloadbalancing:DeleteListener", "elasticloadbalancing:ModifyListener"],
+            Resource: listeners,
+            Condition: taggedForCluster(s.clusterName),
+        },
+        {
+            Sid: "LoadBalancerServiceLinkedRole",
+            Effect: "Allow",
+            Action: ["iam:CreateServiceLinkedRole"],
+            Resource: `arn:${s.partition}:iam::${s.accountId}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing`,
+            Condition: { StringEquals: { "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com" } },
+        },
+    ];
+}
+
+/**
+ * The EBS CSI controller (AmazonEBSCSIDriverPolicyV2, without snapshots: no snapshot CRDs are installed),
+ * tightened: it runs with --k8s-tag-cluster-id, so it creates and changes only volumes tagged for this
+ * cluster, attaches them only to this cluster's instances, and the KMS grants are for our key only.
+ */
+export function ebsCsiControllerStatements(s: PolicyScope): PolicyStatement[] {
+    const arn = (resource: string) => `arn:${s.partition}:ec2:${s.region}:${s.accountId}:${resource}`;
+    const managedVolume = { StringEquals: { "aws:ResourceTag/ebs.csi.aws.com/cluster": "true", [`aws:ResourceTag/${clusterTag(s.clusterName)}`]: "owned" } };
+    return [
+        {
+            Sid: "EbsCsiRead",
+            Effect: "Allow",
+            Action: ["ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeSnapshots", "ec2:DescribeVolumes", "ec2:DescribeVolumesModifications", "ec2:DescribeVolumeStatus"],
+            Resource: "*",
+        },
+        {
+            Sid: "EbsCsiCreateVolumes",
+            Effect: "Allow",
+            Action: ["ec2:CreateVolume"],
+            Resource: arn("volume/*"),
+            Condition: { StringEquals: { "aws:RequestTag/ebs.csi.aws.com/cluster": "true", [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned" } },
+        },
+        { Sid: "EbsCsiCreateVolumesFromSnapshots", Effect: "Allow", Action: ["ec2:CreateVolume"], Resource: arn("snapshot/*") },
+        {
+            Sid: "EbsCsiTagAtCreation",
+            Effect: "Allow",
+            Action: ["ec2:CreateTags"],
+            Resource: arn("volume/*"),
+            Condition: { StringEquals: { "ec2:CreateAction": "CreateVolume", [`aws:RequestTag/${clusterTag(s.clusterName)}`]: "owned" } },
+        },
+        {
+            Sid: "EbsCsiChangeManagedVolumes",
+            Effect: "Allow",
+            Action: ["ec2:AttachVolume", "ec2:DetachVolume", "ec2:ModifyVolume", "ec2:DeleteVolume", "ec2:CreateTags", "ec2:DeleteTags"],
+            Resource: arn("volume/*"),
+            Condition: managedVolume,
+        },
+        {
+            Sid: "EbsCsiAttachToClusterInstances",
+            Effect: "Allow",
+            Action: ["ec2:AttachVolume", "ec2:DetachVolume"],
+            Resource: arn("instance/*"),
+            Condition: taggedForCluster(s.clusterName),
+        },
+        {
+            Sid: "EbsCsiEncryptWithClusterKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+            Resource: s.kmsKeyArn,
+        },
+        {
+            Sid: "EbsCsiGrantToEbs",
+            Effect: "Allow",
+            Action: ["kms:CreateGrant"],
+            Resource: s.kmsKeyArn,
+            Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+        },
+    ];
+}
+
+/** Tag every worker ASG carries for the cluster-autoscaler; the autoscaler may only resize groups with it. */
+export const autoscalerOwnerTag = (clusterName: string) => `k8s.io/cluster-autoscaler/${clusterName}`;
+
+/** cluster-autoscaler ("Full Cluster Autoscaler Features Policy"), resizing only this cluster's worker ASGs. */
+export function clusterAutoscalerStatements(s: PolicyScope): PolicyStatement[] {
+    return [
+        {
+            Sid: "AutoscalerRead",
+            Effect: "Allow",
+            Action: [
+                "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLaunchConfigurations",
+                "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags",
+                "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
+            ],
+            Resource: "*",
+        },
+        {
+            Sid: "AutoscalerResizeWorkerGroups",
+            Effect: "Allow",
+            Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            Resource: `arn:${s.partition}:autoscaling:${s.region}:${s.accountId}:autoScalingGroup:*:autoScalingGroupName/*`,
+            Condition: { StringEquals: { [`aws:ResourceTag/${autoscalerOwnerTag(s.clusterName)}`]: "owned" } },
+        },
+    ];
+}
+
+/** Everything the control-plane role needs: the CCM, the EBS CSI controller, the autoscaler when enabled, ECR pulls. */
+export function controlPlaneStatements(s: PolicyScope, clusterAutoscaler: boolean): PolicyStatement[] {
+    return [
+        ...cloudControllerStatements(s),
+        ...ebsCsiControllerStatements(s),
+        ...(clusterAutoscaler ? clusterAutoscalerStatements(s) : []),
+        ...ecrPullStatements(s),
+    ];
+}
+
+/** Workers only pull images (the EBS CSI node plugin needs no AWS permission). */
+export function workerStatements(s: Pick<PolicyScope, "partition" | "region" | "accountId">): PolicyStatement[] {
+    return ecrPullStatements(s);
+}

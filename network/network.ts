@@ -1,0 +1,184 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { NatStrategy } from "../plan/config";
+import { planSubnets } from "../plan/subnetPlan";
+
+export interface NetworkArgs {
+    /** Cluster name, used in Name tags (plain: it shapes names). */
+    readonly clusterName: string;
+    /** AWS region, for endpoint service names. */
+    readonly region: pulumi.Input<string>;
+    /** VPC range; subnets are planned inside it (plain: it shapes the resource graph). */
+    readonly vpcCidr: string;
+    /** Number of availability zones to spread over (plain: one subnet pair per AZ). */
+    readonly azCount: number;
+    /** NAT gateways for private egress: one per AZ, a single shared one, or none. */
+    readonly natGateways: NatStrategy;
+    /** Send VPC flow logs to CloudWatch Logs. */
+    readonly flowLogs: boolean;
+    /** Days CloudWatch keeps the flow logs. */
+    readonly flowLogRetentionDays: pulumi.Input<number>;
+    /** ARN of the cluster's KMS key, which encrypts the flow-log group. */
+    readonly kmsKeyArn: pulumi.Input<string>;
+}
+
+/** One VPC with a public and a private subnet per AZ, NAT per strategy and an S3 gateway endpoint. */
+export class Network extends pulumi.ComponentResource {
+    readonly vpc: aws.ec2.Vpc;
+    readonly vpcId: pulumi.Output<string>;
+    /** The AZs used, in subnet order. */
+    readonly azNames: pulumi.Output<string[]>;
+    readonly publicSubnets: aws.ec2.Subnet[];
+    readonly privateSubnets: aws.ec2.Subnet[];
+    /** Private subnet CIDRs in AZ order, known before deployment. */
+    readonly privateSubnetCidrs: readonly string[];
+    readonly natGateways: aws.ec2.NatGateway[];
+    readonly privateRouteTables: aws.ec2.RouteTable[];
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kaws:network:Network", name, {}, opts);
+        const plan = planSubnets(args.vpcCidr, args.azCount);
+        this.privateSubnetCidrs = plan.privateCidrs;
+
+        const zones = aws.getAvailabilityZonesOutput(
+            { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
+            { parent: this },
+        );
+        this.azNames = zones.names.apply((names) => {
+            if (names.length < args.azCount) {
+                throw new Error(`kaws:azCount: ${args.azCount} exceeds the ${names.length} availability zones this region offers`);
+            }
+            return [...names].sort().slice(0, args.azCount);
+        });
+
+        this.vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+            cidrBlock: args.vpcCidr,
+            enableDnsSupport: true,
+            enableDnsHostnames: true,
+            tags: { Name: args.clusterName },
+        }, { parent: this });
+        this.vpcId = this.vpc.id;
+
+        new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, {
+            vpcId: this.vpc.id,
+            ingress: [],
+            egress: [],
+            tags: { Name: `${args.clusterName}-default-closed` },
+        }, { parent: this });
+
+        const igw = new aws.ec2.InternetGateway(`${name}-igw`, {
+            vpcId: this.vpc.id,
+            tags: { Name: args.clusterName },
+        }, { parent: this });
+
+        const azAt = (i: number) => this.azNames.apply((names) => names[i]);
+        this.publicSubnets = plan.publicCidrs.map((cidr, i) => new aws.ec2.Subnet(`${name}-public-${i}`, {
+            vpcId: this.vpc.id,
+            cidrBlock: cidr,
+            availabilityZone: azAt(i),
+            mapPublicIpOnLaunch: false,
+            tags: { Name: pulumi.interpolate`${args.clusterName}-public-${azAt(i)}`, "kubernetes.io/role/elb": "1" },
+        }, { parent: this }));
+        this.privateSubnets = plan.privateCidrs.map((cidr, i) => new aws.ec2.Subnet(`${name}-private-${i}`, {
+            vpcId: this.vpc.id,
+            cidrBlock: cidr,
+            availabilityZone: azAt(i),
+            mapPublicIpOnLaunch: false,
+            tags: { Name: pulumi.interpolate`${args.clusterName}-private-${azAt(i)}`, "kubernetes.io/role/internal-elb": "1" },
+        }, { parent: this }));
+
+        const publicRouteTable = new aws.ec2.RouteTable(`${name}-public`, {
+            vpcId: this.vpc.id,
+            routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+            tags: { Name: `${args.clusterName}-public` },
+        }, { parent: this });
+        this.publicSubnets.forEach((subnet, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, {
+            subnetId: subnet.id,
+            routeTableId: publicRouteTable.id,
+        }, { parent: this }));
+
+        const natCount = { perAz: args.azCount, single: 1, none: 0 }[args.natGateways];
+        this.natGateways = [...Array(natCount).keys()].map((i) => {
+            const eip = new aws.ec2.Eip(`${name}-nat-${i}`, {
+                domain: "vpc",
+                tags: { Name: pulumi.interpolate`${args.clusterName}-nat-${azAt(i)}` },
+            }, { parent: this, dependsOn: [igw] });
+            return new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+                allocationId: eip.id,
+                subnetId: this.publicSubnets[i].id,
+                tags: { Name: pulumi.interpolate`${args.clusterName}-nat-${azAt(i)}` },
+            }, { parent: this, dependsOn: [igw] });
+        });
+
+        // One route table per private subnet, so moving between NAT strategies never re-associates subnets.
+        this.privateRouteTables = this.privateSubnets.map((subnet, i) => {
+            const nat = this.natGateways[Math.min(i, this.natGateways.length - 1)];
+            const table = new aws.ec2.RouteTable(`${name}-private-${i}`, {
+                vpcId: this.vpc.id,
+                routes: nat ? [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] : [],
+                tags: { Name: pulumi.interpolate`${args.clusterName}-private-${azAt(i)}` },
+            }, { parent: this });
+            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, {
+                subnetId: subnet.id,
+                routeTableId: table.id,
+            }, { parent: this });
+            return table;
+        });
+
+        new aws.ec2.VpcEndpoint(`${name}-s3`, {
+            vpcId: this.vpc.id,
+            serviceName: pulumi.interpolate`com.amazonaws.${args.region}.s3`,
+            vpcEndpointType: "Gateway",
+            routeTableIds: [publicRouteTable.id, ...this.privateRouteTables.map((table) => table.id)],
+            tags: { Name: `${args.clusterName}-s3` },
+        }, { parent: this });
+
+        if (args.flowLogs) this.createFlowLogs(name, args);
+
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            azNames: this.azNames,
+            publicSubnetIds: this.publicSubnets.map((s) => s.id),
+            privateSubnetIds: this.privateSubnets.map((s) => s.id),
+        });
+    }
+
+    /** Subnet ids keyed by AZ name. */
+    subnetIdsByAz(subnets: aws.ec2.Subnet[]): pulumi.Output<Record<string, string>> {
+        return pulumi.all([this.azNames, pulumi.all(subnets.map((s) => s.id))]).apply(([names, ids]) =>
+            Object.fromEntries(names.map((az, i) => [az, ids[i]])));
+    }
+
+    private createFlowLogs(name: string, args: NetworkArgs): void {
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+            name: `/kaws/${args.clusterName}/vpc-flow-logs`,
+            retentionInDays: args.flowLogRetentionDays,
+            kmsKeyId: args.kmsKeyArn,
+        }, { parent: this });
+        const role = new aws.iam.Role(`${name}-flow-logs`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+        }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-flow-logs`, {
+            role: role.id,
+            policy: logGroup.arn.apply((arn) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Effect: "Allow",
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    Resource: [arn, `${arn}:*`],
+                }],
+            })),
+        }, { parent: this });
+        new aws.ec2.FlowLog(`${name}-flow-logs`, {
+            vpcId: this.vpc.id,
+            trafficType: "ALL",
+            logDestinationType: "cloud-watch-logs",
+            logDestination: logGroup.arn,
+            iamRoleArn: role.arn,
+            maxAggregationInterval: 60,
+        }, { parent: this });
+    }
+}

@@ -1,0 +1,88 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { evaluateStack, Evaluation, RecordedResource } from "../../automation/offline/engine";
+import { root } from "../harness";
+import { renderAddons } from "../../addons";
+
+const addonsDir = path.join(root, "addons", "program");
+
+/** Infra outputs as the driver copies them into the add-ons stack's config (fake values). */
+export const fakeAddonsConfig: Record<string, string> = {
+    "kaws-addons:clusterName": "kaws-test",
+    "kaws-addons:region": "eu-west-1",
+    "kaws-addons:kubernetesVersion": "1.36.4",
+    "kaws-addons:podCidr": "10.32.0.0/12",
+    "kaws-addons:serviceCidr": "10.96.0.0/12",
+    "kaws-addons:clusterDomain": "cluster.local",
+    "kaws-addons:vpcCidr": "10.0.0.0/16",
+    "kaws-addons:apiEndpoint": "https://api.example:6443",
+    "kaws-addons:kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/fake",
+    "kaws-addons:bootstrapTokenId": "abcdef",
+    "kaws-addons:clusterAutoscaler": "true",
+    "kaws-addons:kubeconfig": "apiVersion: v1\nkind: Config\n# fake-kubeconfig-secret\n",
+    "kaws-addons:bootstrapTokenSecret": "fake-bootstrap-secret-0123",
+    "kaws-addons:weavePassword": "fake-weave-password-0123456789abcdef",
+};
+
+/** The value of a recorded input that must be a Pulumi secret (the engine's secret wrapper); fails on plain values. */
+function secretValue(input: unknown): unknown {
+    expect(input).to.be.an("object").with.property("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270");
+    return (input as { value: unknown }).value;
+}
+
+describe("ClusterAddons through the add-ons program (addons/program)", () => {
+    let evaluation: Evaluation;
+    let kubernetesObjects: RecordedResource[];
+
+    before(async function () {
+        this.timeout(20000);
+        evaluation = await evaluateStack({ root: addonsDir, stack: "dev", config: fakeAddonsConfig });
+        kubernetesObjects = evaluation.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes");
+    });
+
+    it("disables the default kubernetes provider in the add-ons project", () => {
+        const project = YAML.parse(fs.readFileSync(path.join(addonsDir, "Pulumi.yaml"), "utf8"));
+        expect(project.name).to.equal("kaws-addons");
+        expect(project.config["pulumi:disable-default-providers"].value).to.include("kubernetes");
+    });
+
+    it("builds one explicit kubernetes provider from the kubeconfig in config, and nothing uses another", () => {
+        const providers = evaluation.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+        expect(providers).to.have.length(1);
+        expect(secretValue(providers[0].inputs.kubeconfig)).to.contain("fake-kubeconfig-secret");
+        expect(kubernetesObjects.length).to.be.greaterThan(50);
+        for (const r of kubernetesObjects) {
+            expect(r.provider, `${r.type} ${r.name}`).to.match(new RegExp(`^${providers[0].urn.replace(/[$]/g, "\\$")}::`));
+        }
+    });
+
+    it("creates every rendered object exactly once, under the ClusterAddons component", () => {
+        const component = evaluation.resources.find((r) => r.type === "kaws:addons:ClusterAddons")!;
+        expect(component.name).to.equal("kaws-test");
+        const expected = renderAddons({
+            clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
+            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "x", kmsKeyArn: "k", bootstrapTokenId: "abcdef",
+            bootstrapTokenSecret: "s", weavePassword: "w", clusterAutoscaler: true,
+        }).flatMap((a) => a.objects);
+        expect(kubernetesObjects).to.have.length(expected.length);
+        for (const r of kubernetesObjects) expect(r.parent, r.name).to.equal(component.urn);
+        const kinds = new Set(kubernetesObjects.map((r) => r.type));
+        expect(kinds).to.include("kubernetes:storage.k8s.io/v1:StorageClass");
+        expect(kinds).to.include("kubernetes:apps/v1:DaemonSet");
+    });
+
+    it("passes the secrets from config into the Secrets, and the KMS key into the default StorageClass", () => {
+        const weave = kubernetesObjects.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "kube-system/weave-passwd")!;
+        expect((secretValue(weave.inputs.stringData) as any)["weave-passwd"]).to.equal(fakeAddonsConfig["kaws-addons:weavePassword"]);
+        const gp3 = kubernetesObjects.find((r) => r.name === "gp3-encrypted")!;
+        expect(gp3.inputs.parameters.kmsKeyId).to.equal(fakeAddonsConfig["kaws-addons:kmsKeyArn"]);
+    });
+
+    it("installs the bootstrap token Secret from config and reports the installed add-ons", () => {
+        const bootstrapSecret = kubernetesObjects.find((r) => r.name === "kube-system/bootstrap-token-abcdef")!;
+        expect((secretValue(bootstrapSecret.inputs.stringData) as any)["token-secret"]).to.equal(fakeAddonsConfig["kaws-addons:bootstrapTokenSecret"]);
+        expect(evaluation.outputs.installedAddons.value).to.include.members(["weave-net", "coredns", "cluster-autoscaler"]);
+    });
+});

@@ -1,0 +1,342 @@
+import { expect } from "chai";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CliDeps, exitCodes, runCli } from "../../automation/cli";
+import {
+    ApiWaitRequest, ChangeCounts, ClusterUnreachableError, DestroyOptions, OperationOptions, StackHandle, StackLockedError, StackOutputs,
+    Redactor, addonsConfigFrom,
+} from "../../automation/driver";
+import { ApiNotReadyError } from "../../automation/wait";
+import { root } from "../harness";
+
+const secrets = {
+    weavePassword: "fake-weave-SECRET-0123456789abcdef",
+    bootstrapTokenSecret: "fakebootSECRET01",
+    caKey: "FAKE-CLIENT-KEY-SECRET-MATERIAL",
+};
+const fakeCa = "-----BEGIN CERTIFICATE-----\nFAKE-CA\n-----END CERTIFICATE-----\n";
+const kubeconfigText = [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "  - name: kaws-test",
+    "    cluster:",
+    "      server: https://api.kaws-test.example:6443",
+    `      certificate-authority-data: ${Buffer.from(fakeCa).toString("base64")}`,
+    "users:",
+    "  - name: admin",
+    "    user:",
+    `      client-certificate-data: ${Buffer.from("CLIENT-CERT").toString("base64")}`,
+    `      client-key-data: ${Buffer.from(secrets.caKey).toString("base64")}`,
+    "",
+].join("\n");
+
+const infraOutputs: StackOutputs = {
+    clusterName: { value: "kaws-test", secret: false },
+    region: { value: "eu-west-1", secret: false },
+    kubernetesVersion: { value: "1.36.4", secret: false },
+    podCidr: { value: "10.32.0.0/12", secret: false },
+    serviceCidr: { value: "10.96.0.0/12", secret: false },
+    clusterDomain: { value: "cluster.local", secret: false },
+    vpcCidr: { value: "10.0.0.0/16", secret: false },
+    apiEndpoint: { value: "https://api.kaws-test.example:6443", secret: false },
+    clusterCaCertificate: { value: fakeCa, secret: false },
+    kmsKeyArn: { value: "arn:aws:kms:eu-west-1:123456789012:key/fake", secret: false },
+    bootstrapTokenId: { value: "abcdef", secret: false },
+    clusterAutoscaler: { value: true, secret: false },
+    kubeconfig: { value: kubeconfigText, secret: true },
+    weavePassword: { value: secrets.weavePassword, secret: true },
+    bootstrapTokenSecret: { value: secrets.bootstrapTokenSecret, secret: true },
+};
+
+type Op = "preview" | "up" | "destroy";
+
+/** A recorded fake stack: logs every call, streams some engine output (including a secret, to test redaction). */
+class FakeStack implements StackHandle {
+    config: Record<string, { value: string; secret: boolean }> = {};
+    constructor(
+        readonly name: string,
+        private readonly log: string[],
+        private outputsNow: StackOutputs,
+        private readonly upOutputs: StackOutputs,
+        private readonly failures: Partial<Record<Op, Error | "hang">> = {},
+    ) {}
+
+    private async run(op: Op, o: OperationOptions): Promise<ChangeCounts> {
+        o.onOutput(`${this.name}: ${op} engine output, leaking ${secrets.weavePassword} by accident\n`);
+        const failure = this.failures[op];
+        if (failure === "hang") {
+            await new Promise<void>((_resolve, reject) => o.signal.addEventListener("abort", () => reject(new Error("update canceled by SIGINT"))));
+        } else if (failure) {
+            throw failure;
+        }
+        return op === "destroy" ? { delete: 40 } : { create: 40, same: 2 };
+    }
+
+    async preview(o: OperationOptions) { this.log.push(`${this.name}.preview`); return this.run("preview", o); }
+    async up(o: OperationOptions) {
+        this.log.push(`${this.name}.up`);
+        const changes = await this.run("up", o);
+        this.outputsNow = this.upOutputs;
+        return { changes, outputs: this.upOutputs };
+    }
+    async destroy(o: DestroyOptions) { this.log.push(`${this.name}.destroy${o.dropUnreachable ? "(drop-unreachable)" : ""}`); return this.run("destroy", o); }
+    async outputs() { this.log.push(`${this.name}.outputs`); return this.outputsNow; }
+    async setConfig(values: Record<string, { value: string; secret: boolean }>) { this.log.push(`${this.name}.setConfig`); this.config = values; }
+}
+
+interface Scenario {
+    infraOutputsBefore?: StackOutputs;
+    infraFailures?: Partial<Record<Op, Error | "hang">>;
+    addonsFailures?: Partial<Record<Op, Error | "hang">>;
+    waitError?: Error;
+    janitorError?: Error;
+    leftovers?: string[];
+    stdinIsTTY?: boolean;
+    answer?: string;
+    abortAfterMs?: number;
+    preflightProblems?: string[];
+}
+
+interface Result { code: number; stdout: string; stderr: string; log: string[]; addons: FakeStack; waits: ApiWaitRequest[] }
+
+async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
+    const log: string[] = [];
+    const waits: ApiWaitRequest[] = [];
+    const infra = new FakeStack("kaws/dev", log, scenario.infraOutputsBefore ?? infraOutputs, infraOutputs, scenario.infraFailures);
+    const addons = new FakeStack("kaws-addons/dev", log, {}, { installedAddons: { value: ["weave-net"], secret: false } }, scenario.addonsFailures);
+    const controller = new AbortController();
+    if (scenario.abortAfterMs !== undefined) setTimeout(() => controller.abort(), scenario.abortAfterMs);
+    const deps: CliDeps = {
+        stacks: {
+            infra: async (env) => { log.push(`open infra ${env}`); return infra; },
+            addons: async (env) => { log.push(`open addons ${env}`); return addons; },
+        },
+        waitForApi: async (request) => {
+            log.push("wait");
+            waits.push(request);
+            request.onProgress(1, 10_000, "ECONNREFUSED");
+            if (scenario.waitError) throw scenario.waitError;
+            return { attempts: 2, elapsedMs: 20_000 };
+        },
+        janitor: {
+            removeCloudResources: async (kubeconfig) => {
+                log.push(`janitor(${kubeconfig === kubeconfigText ? "admin kubeconfig" : "?"})`);
+                if (scenario.janitorError) throw scenario.janitorError;
+                return { services: 1, claims: 2 };
+            },
+        },
+        sweeper: { leftovers: async (cluster, region) => { log.push(`sweep ${cluster} ${region}`); return scenario.leftovers ?? []; } },
+        preflight: async (region) => { log.push(`preflight ${region}`); return { account: "123456789012", problems: scenario.preflightProblems ?? [] }; },
+        signal: controller.signal,
+        stdinIsTTY: scenario.stdinIsTTY ?? false,
+        prompt: async () => { log.push("prompt"); return scenario.answer ?? ""; },
+    };
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, root, () => deps);
+    return { code, stdout, stderr, log, addons, waits };
+}
+
+function expectNoSecrets(result: Result): void {
+    const text = result.stdout + result.stderr;
+    for (const secret of [...Object.values(secrets), kubeconfigText.split("\n")[6].trim()]) expect(text, "a secret was printed").not.to.contain(secret);
+}
+
+describe("kaws driver (through a recorded fake of the stacks)", () => {
+    it("up: preflight, infra up, wait for /readyz with our CA, then add-ons up fed by infra outputs; summary table", async () => {
+        const r = await kaws(["up", "dev"]);
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(r.log).to.deep.equal(["preflight eu-west-1", "open infra dev", "kaws/dev.outputs", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up"]);
+        expect(r.waits[0]).to.include({ endpoint: "https://api.kaws-test.example:6443", caPem: fakeCa, clientCertPem: "CLIENT-CERT" });
+        expect(r.addons.config["kaws-addons:weavePassword"]).to.deep.equal({ value: secrets.weavePassword, secret: true });
+        expect(r.addons.config["kaws-addons:kubeconfig"].secret).to.equal(true);
+        expect(r.addons.config["kaws-addons:podCidr"]).to.deep.equal({ value: "10.32.0.0/12", secret: false });
+        expect(r.stdout).to.match(/== infra up \(kaws\/dev\) ==/);
+        expect(r.stdout).to.match(/-- infra up \(kaws\/dev\): create 40, same 2 \(\d+\.\d s\)/);
+        expect(r.stdout).to.contain("not ready yet (attempt 1, 10 s): ECONNREFUSED");
+        expect(r.stdout, "the endpoint is not a secret").to.contain("waiting for https://api.kaws-test.example:6443/readyz");
+        expect(r.stdout).to.match(/summary ==\nstage\s+result\s+time\s+details\ninfra up.*ok.*create 40, same 2\nwait for API.*ok.*ready after 2 attempt\(s\)\nadd-ons up.*ok/);
+        expectNoSecrets(r);
+        expect(r.stdout).to.contain("leaking [secret] by accident");
+    });
+
+    it("up: a failed infra stage stops the run; add-ons are skipped; exit 1", async () => {
+        const r = await kaws(["up", "dev", "--skip-preflight"], { infraFailures: { up: new Error("error: creating EC2 instance: UnauthorizedOperation") } });
+        expect(r.code).to.equal(exitCodes.failed);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.up"]);
+        expect(r.stderr).to.contain("FAILED: error: creating EC2 instance: UnauthorizedOperation");
+        expect(r.stdout).to.match(/add-ons up\s+skipped/);
+        expect(r.stderr).to.contain("kaws: stopped: infra up (kaws/dev) failed");
+        expectNoSecrets(r);
+    });
+
+    it("up: a locked stack is reported clearly with its own exit code", async () => {
+        const r = await kaws(["up", "dev", "--skip-preflight"], { infraFailures: { up: new StackLockedError("kaws/dev") } });
+        expect(r.code).to.equal(exitCodes.locked);
+        expect(r.stderr).to.match(/stack kaws\/dev is locked by another update/);
+    });
+
+    it("up: an API that never gets ready stops before the add-ons, exit 4", async () => {
+        const r = await kaws(["up", "dev", "--skip-preflight"], { waitError: new ApiNotReadyError("https://api.kaws-test.example:6443", 1_200_000, "ECONNREFUSED") });
+        expect(r.code).to.equal(exitCodes.apiNotReady);
+        expect(r.log).not.to.include("kaws-addons/dev.up");
+        expect(r.stdout).to.match(/add-ons up\s+skipped/);
+    });
+
+    it("up: Ctrl-C cancels the running operation through its AbortSignal and nothing after it runs; exit 130", async () => {
+        const r = await kaws(["up", "dev", "--skip-preflight"], { infraFailures: { up: "hang" }, abortAfterMs: 50 });
+        expect(r.code).to.equal(exitCodes.cancelled);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.up"]);
+        expect(r.stdout).to.match(/infra up \(kaws\/dev\)\s+cancelled/);
+        expect(r.stderr).to.contain("was cancelled");
+    });
+
+    it("preview: infra then add-ons with one summary; add-ons skipped while the infra stack has no outputs", async () => {
+        const r = await kaws(["preview", "dev"]);
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.preview"]);
+        expect(r.stdout).to.match(/infra preview.*ok.*create 40, same 2\nadd-ons preview.*ok.*create 40, same 2/);
+        expectNoSecrets(r);
+        const fresh = await kaws(["preview", "dev"], { infraOutputsBefore: {} });
+        expect(fresh.code).to.equal(exitCodes.ok);
+        expect(fresh.log).not.to.include("kaws-addons/dev.preview");
+        expect(fresh.stdout).to.match(/add-ons preview\s+skipped.*not been deployed/);
+    });
+
+    it("destroy --yes: load balancers and volumes first, then add-ons, then infra, then the sweep", async () => {
+        const r = await kaws(["destroy", "dev", "--yes"]);
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "janitor(admin kubeconfig)", "open addons dev", "kaws-addons/dev.destroy", "kaws/dev.destroy", "sweep kaws-test eu-west-1"]);
+        expect(r.stdout).to.contain("1 LoadBalancer Service(s), 2 PVC(s) removed");
+        expectNoSecrets(r);
+    });
+
+    it("destroy: an unreachable cluster is said so, and the add-ons stack drops its objects", async () => {
+        const r = await kaws(["destroy", "dev", "--yes"], { janitorError: new ClusterUnreachableError("ECONNREFUSED") });
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(r.stdout).to.contain("the cluster API is unreachable (ECONNREFUSED): skipping the clean-up");
+        expect(r.log).to.include("kaws-addons/dev.destroy(drop-unreachable)");
+        expect(r.log).to.include("kaws/dev.destroy");
+    });
+
+    it("destroy: resources still tagged for the cluster are listed, exit 5", async () => {
+        const arn = "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0123";
+        const r = await kaws(["destroy", "dev", "--yes"], { leftovers: [arn] });
+        expect(r.code).to.equal(exitCodes.leftovers);
+        expect(r.stdout).to.contain(`still tagged kubernetes.io/cluster/kaws-test: ${arn}`);
+    });
+
+    it("destroy: never prompts without a terminal (needs --yes), and only proceeds on the exact answer", async () => {
+        const noTty = await kaws(["destroy", "dev"]);
+        expect(noTty.code).to.equal(exitCodes.usage);
+        expect(noTty.log).to.deep.equal([]);
+        expect(noTty.stderr).to.match(/^kaws: destroy deletes the whole cluster; pass --yes.*\nUsage: kaws destroy/);
+        const wrong = await kaws(["destroy", "dev"], { stdinIsTTY: true, answer: "yes" });
+        expect(wrong.code).to.equal(exitCodes.failed);
+        expect(wrong.log).to.deep.equal(["prompt"]);
+        const right = await kaws(["destroy", "dev"], { stdinIsTTY: true, answer: "dev\n" });
+        expect(right.code).to.equal(exitCodes.ok);
+        expect(right.log).to.include("kaws/dev.destroy");
+    });
+
+    it("outputs: secrets redacted unless --show-secrets", async () => {
+        const r = await kaws(["outputs", "dev"]);
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(r.stdout).to.match(/^weavePassword\s+\[secret\]$/m);
+        expect(r.stdout).to.match(/^podCidr\s+10\.32\.0\.0\/12$/m);
+        expectNoSecrets(r);
+        const shown = await kaws(["outputs", "dev", "--show-secrets"]);
+        expect(shown.stdout).to.contain(secrets.weavePassword);
+    });
+
+    it("kubeconfig: writes the admin kubeconfig with mode 0600 and prints only the path", async () => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kaws-kc-")), "kubeconfig");
+        fs.writeFileSync(file, "old, world-readable", { mode: 0o644 });
+        const r = await kaws(["kubeconfig", "dev", "--out", file]);
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(fs.readFileSync(file, "utf8")).to.equal(kubeconfigText);
+        expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+        expect(r.stdout).to.contain(file);
+        expectNoSecrets(r);
+    });
+
+    it("usage errors: unknown environment, command or flag → one line and the usage, exit 2", async () => {
+        for (const args of [["up", "staging"], ["frobnicate", "dev"], ["up", "dev", "--force"], ["outputs"]]) {
+            const r = await kaws(args);
+            expect(r.code, args.join(" ")).to.equal(exitCodes.usage);
+            expect(r.stderr, args.join(" ")).to.match(/^(kaws: |error: ).*\n(\n)?Usage: kaws/);
+            expect(r.log).to.deep.equal([]);
+        }
+        const help = await kaws(["destroy", "--help"]);
+        expect(help.code).to.equal(exitCodes.ok);
+        expect(help.stdout).to.contain("--yes");
+    });
+
+    it("redacts a kubeconfig's key material wherever it appears, but not its server", () => {
+        const redactor = new Redactor();
+        redactor.addOutputs({ kubeconfig: { value: kubeconfigText, secret: true }, podCidr: { value: "10.32.0.0/12", secret: false } });
+        const keyData = Buffer.from(secrets.caKey).toString("base64");
+        expect(redactor.apply(`error decoding ${keyData} at https://api.kaws-test.example:6443 for 10.32.0.0/12`))
+            .to.equal("error decoding [secret] at https://api.kaws-test.example:6443 for 10.32.0.0/12");
+    });
+
+    it("preflight: checks the stack's region and changes nothing; up stops on its problems", async () => {
+        const r = await kaws(["preflight", "prod"]);
+        expect(r.code).to.equal(exitCodes.ok);
+        expect(r.log).to.deep.equal(["preflight eu-west-1"]);
+        expect(r.stdout).to.equal("preflight: AWS account 123456789012, region eu-west-1\n");
+        const failed = await kaws(["up", "dev"], { preflightProblems: ["aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3"] });
+        expect(failed.code).to.equal(exitCodes.failed);
+        expect(failed.log).to.deep.equal(["preflight eu-west-1"]);
+        expect(failed.stderr).to.equal("kaws: preflight: aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3\n");
+    });
+
+    it("names every infra output the add-ons stage is missing", () => {
+        const { weavePassword: _w, vpcCidr: _v, ...partial } = infraOutputs;
+        expect(() => addonsConfigFrom(partial)).to.throw(/the infra stack has no output vpcCidr, weavePassword;/);
+    });
+});
+
+describe("kaws driver with the real Pulumi CLI", function () {
+    this.timeout(60000);
+
+    before(function () {
+        try {
+            execFileSync("pulumi", ["version"], { stdio: "ignore" });
+        } catch {
+            console.log("    skipped: the Pulumi CLI is not on PATH (this test opens the add-ons stack on a local file backend)");
+            this.skip();
+        }
+    });
+
+    it("opens the add-ons stack through the Automation API, sets its config and reads its (empty) outputs", async () => {
+        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-backend-"));
+        const saved = { ...process.env };
+        Object.assign(process.env, { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "test-only" });
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const stacks = require("../../automation/stacks").pulumiStacks(root);
+            const addons: StackHandle = await stacks.addons("kawstest");
+            await addons.setConfig(addonsConfigFrom(infraOutputs));
+            expect(await addons.outputs()).to.deep.equal({});
+        } finally {
+            process.env = saved;
+            fs.rmSync(path.join(root, "addons", "program", "Pulumi.kawstest.yaml"), { force: true });
+        }
+    });
+});
+
+describe("the ESC example for Pulumi Deployments", () => {
+    it("maps every infra output the driver passes to the add-ons stack, under the same config key", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const doc = require("yaml").parse(fs.readFileSync(path.join(root, "addons", "program", "esc-environment.example.yaml"), "utf8"));
+        const expected = Object.keys(addonsConfigFrom(infraOutputs)).sort();
+        expect(Object.keys(doc.values.pulumiConfig).sort()).to.deep.equal(expected);
+        for (const [key, value] of Object.entries<string>(doc.values.pulumiConfig)) {
+            expect(value, key).to.equal(`\${infra.dev.${key.slice("kaws-addons:".length)}}`);
+        }
+    });
+});

@@ -1,0 +1,74 @@
+import { expect } from "chai";
+import * as auto from "@pulumi/pulumi/automation";
+import { StackLockedError } from "../../automation/driver";
+import { handleFor, pulumiStacks } from "../../automation/stacks";
+import { execFileSync } from "child_process";
+import { root } from "../harness";
+
+/** A stand-in for an Automation API Stack: records the options each operation receives. */
+function fakeStack(behaviour: { fail?: unknown } = {}) {
+    const calls: { op: string; options: any; env?: Record<string, string> }[] = [];
+    const workspace = { envVars: { EXISTING: "1" } as Record<string, string> };
+    const answer = async (op: string, options: any, result: unknown) => {
+        calls.push({ op, options, env: { ...workspace.envVars } });
+        if (behaviour.fail) throw behaviour.fail;
+        return result;
+    };
+    const stack = {
+        name: "dev",
+        workspace,
+        preview: (o: any) => answer("preview", o, { changeSummary: { create: 3, same: 1 } }),
+        up: (o: any) => answer("up", o, { summary: { resourceChanges: { update: 2 } }, outputs: { podCidr: { value: "10.32.0.0/12", secret: false } } }),
+        destroy: (o: any) => answer("destroy", o, { summary: { resourceChanges: { delete: 9 } } }),
+        outputs: async () => ({ kubeconfig: { value: "x", secret: true } }),
+        setAllConfig: async (values: unknown) => { calls.push({ op: "setAllConfig", options: values }); },
+    };
+    return { handle: handleFor(stack as unknown as auto.Stack, "kaws"), calls, workspace };
+}
+
+describe("stacks: the Automation API wrapper behind the driver's seam", () => {
+    const signal = new AbortController().signal;
+    const onOutput = () => undefined;
+
+    it("passes the abort signal and the output stream to every operation and maps the change counts", async () => {
+        const { handle, calls } = fakeStack();
+        expect(handle.name).to.equal("kaws/dev");
+        expect(await handle.preview({ onOutput, signal })).to.deep.equal({ create: 3, same: 1 });
+        expect(await handle.up({ onOutput, signal })).to.deep.equal({ changes: { update: 2 }, outputs: { podCidr: { value: "10.32.0.0/12", secret: false } } });
+        expect(await handle.destroy({ onOutput, signal })).to.deep.equal({ delete: 9 });
+        for (const call of calls) {
+            expect(call.options.signal, call.op).to.equal(signal);
+            expect(call.options.onOutput, call.op).to.equal(onOutput);
+        }
+        expect(calls.find((c) => c.op === "destroy")!.env).to.deep.equal({ EXISTING: "1" });
+    });
+
+    it("lets the kubernetes provider drop unreachable objects only for a destroy that asks for it", async () => {
+        const { handle, calls } = fakeStack();
+        await handle.destroy({ onOutput, signal, dropUnreachable: true });
+        expect(calls[0].env).to.deep.equal({ EXISTING: "1", PULUMI_K8S_DELETE_UNREACHABLE: "true" });
+    });
+
+    it("turns Pulumi's ConcurrentUpdateError into StackLockedError naming the stack, and passes other errors through", async () => {
+        const concurrent = Object.assign(Object.create(auto.ConcurrentUpdateError.prototype), { message: "[409] Conflict: Another update is currently in progress." });
+        let error: unknown;
+        try { await fakeStack({ fail: concurrent }).handle.up({ onOutput, signal }); } catch (err) { error = err; }
+        expect(error).to.be.instanceOf(StackLockedError);
+        expect((error as Error).message).to.match(/^stack kaws\/dev is locked by another update/);
+        const other = new Error("boom");
+        try { await fakeStack({ fail: other }).handle.preview({ onOutput, signal }); } catch (err) { error = err; }
+        expect(error).to.equal(other);
+    });
+
+    it("says in one line that the Pulumi CLI is missing, when it is", async function () {
+        let installed = false;
+        try { execFileSync("pulumi", ["version"], { stdio: "ignore" }); installed = true; } catch { /* not installed: the case under test */ }
+        if (installed) {
+            console.log("    skipped: the Pulumi CLI is on PATH");
+            this.skip();
+        }
+        let error: unknown;
+        try { await pulumiStacks(root).infra("dev"); } catch (err) { error = err; }
+        expect((error as Error).message).to.equal("the Pulumi CLI is not on PATH; install it (the Automation API drives it), or use `kaws render`, which needs no CLI");
+    });
+});

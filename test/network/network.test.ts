@@ -1,0 +1,145 @@
+import { expect } from "chai";
+import { Netmask } from "netmask";
+import { Evaluation } from "../../automation/offline/engine";
+import { evaluate, idOf, named, ofType } from "../harness";
+
+const SUBNET = "aws:ec2/subnet:Subnet";
+const NAT = "aws:ec2/natGateway:NatGateway";
+const ROUTE_TABLE = "aws:ec2/routeTable:RouteTable";
+const ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation";
+
+function subnets(ev: Evaluation, kind: "public" | "private") {
+    return ofType(ev, SUBNET).filter((s) => s.name.includes(`-${kind}-`));
+}
+
+function routeTableOf(ev: Evaluation, subnetName: string) {
+    const subnet = named(ev, subnetName);
+    const association = ofType(ev, ASSOCIATION).find((a) => a.inputs.subnetId === idOf(subnet));
+    expect(association, `route table association of ${subnetName}`).to.exist;
+    return ofType(ev, ROUTE_TABLE).find((t) => idOf(t) === association!.inputs.routeTableId)!;
+}
+
+describe("Network", () => {
+    let dev: Evaluation;
+    let prod: Evaluation;
+    before(async () => {
+        dev = await evaluate("dev");
+        prod = await evaluate("prod");
+    });
+
+    it("builds one public and one private subnet per AZ, each in a distinct AZ", () => {
+        for (const [ev, azs] of [[dev, 1], [prod, 3]] as const) {
+            for (const kind of ["public", "private"] as const) {
+                const zones = subnets(ev, kind).map((s) => s.inputs.availabilityZone);
+                expect(zones).to.have.length(azs);
+                expect(new Set(zones).size).to.equal(azs);
+            }
+        }
+        expect(subnets(prod, "private").map((s) => s.inputs.availabilityZone)).to.deep.equal(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+    });
+
+    it("keeps every subnet inside the VPC and disjoint from the others", () => {
+        for (const ev of [dev, prod]) {
+            const vpc = new Netmask(ofType(ev, "aws:ec2/vpc:Vpc")[0].inputs.cidrBlock);
+            const nets = ofType(ev, SUBNET).map((s) => new Netmask(s.inputs.cidrBlock));
+            for (const net of nets) {
+                expect(vpc.contains(net.base) && vpc.contains(net.last), `${net} inside ${vpc}`).to.equal(true);
+            }
+            for (let i = 0; i < nets.length; i++) {
+                for (let j = i + 1; j < nets.length; j++) {
+                    expect(nets[i].contains(nets[j].base) || nets[j].contains(nets[i].base), `${nets[i]} vs ${nets[j]}`).to.equal(false);
+                }
+            }
+        }
+    });
+
+    it("gives prod a NAT gateway with an EIP in each AZ's public subnet, and dev a single one", () => {
+        expect(ofType(prod, NAT)).to.have.length(3);
+        expect(ofType(prod, "aws:ec2/eip:Eip")).to.have.length(3);
+        expect(ofType(dev, NAT)).to.have.length(1);
+        const publicIds = subnets(prod, "public").map(idOf);
+        expect(ofType(prod, NAT).map((n) => n.inputs.subnetId)).to.have.members(publicIds);
+    });
+
+    it("routes each prod private subnet through the NAT gateway of its own AZ", () => {
+        const publicById = new Map(subnets(prod, "public").map((s) => [idOf(s), s]));
+        for (const subnet of subnets(prod, "private")) {
+            const routes = routeTableOf(prod, subnet.name).inputs.routes;
+            expect(routes).to.have.length(1);
+            expect(routes[0].cidrBlock).to.equal("0.0.0.0/0");
+            const nat = ofType(prod, NAT).find((n) => idOf(n) === routes[0].natGatewayId)!;
+            expect(publicById.get(nat.inputs.subnetId)!.inputs.availabilityZone).to.equal(subnet.inputs.availabilityZone);
+        }
+    });
+
+    it("routes public subnets to the internet gateway and never gives instances public IPs", () => {
+        const igw = ofType(prod, "aws:ec2/internetGateway:InternetGateway")[0];
+        for (const subnet of subnets(prod, "public")) {
+            expect(routeTableOf(prod, subnet.name).inputs.routes).to.deep.equal([{ cidrBlock: "0.0.0.0/0", gatewayId: idOf(igw) }]);
+        }
+        for (const subnet of ofType(prod, SUBNET)) expect(subnet.inputs.mapPublicIpOnLaunch).to.equal(false);
+    });
+
+    it("follows the natGateways strategy: none leaves private subnets without a default route", async () => {
+        const none = await evaluate("prod", { natGateways: "none" });
+        expect(ofType(none, NAT)).to.have.length(0);
+        for (const subnet of subnets(none, "private")) expect(routeTableOf(none, subnet.name).inputs.routes).to.deep.equal([]);
+        const single = await evaluate("prod", { natGateways: "single" });
+        const nats = ofType(single, NAT);
+        expect(nats).to.have.length(1);
+        for (const subnet of subnets(single, "private")) {
+            expect(routeTableOf(single, subnet.name).inputs.routes[0].natGatewayId).to.equal(idOf(nats[0]));
+        }
+    });
+
+    it("tags subnets for load balancer discovery and every AWS resource with the cluster tag", () => {
+        for (const s of subnets(prod, "public")) expect(s.inputs.tags["kubernetes.io/role/elb"]).to.equal("1");
+        for (const s of subnets(prod, "private")) expect(s.inputs.tags["kubernetes.io/role/internal-elb"]).to.equal("1");
+        for (const ev of [dev, prod]) {
+            const provider = ofType(ev, "pulumi:providers:aws");
+            expect(provider).to.have.length(1);
+            const cluster = ev.outputs.clusterName.value as string;
+            expect(JSON.parse(provider[0].inputs.defaultTags).tags).to.include({ [`kubernetes.io/cluster/${cluster}`]: "owned" });
+            const providerRef = `${provider[0].urn}::${idOf(provider[0])}`;
+            const awsResources = ev.resources.filter((r) => r.type.startsWith("aws:"));
+            expect(awsResources.length).to.be.greaterThan(10);
+            for (const r of awsResources) expect(r.provider, `${r.type} ${r.name}`).to.equal(providerRef);
+        }
+    });
+
+    it("adds an S3 gateway endpoint on every route table", () => {
+        const endpoint = ofType(prod, "aws:ec2/vpcEndpoint:VpcEndpoint");
+        expect(endpoint).to.have.length(1);
+        expect(endpoint[0].inputs.serviceName).to.equal("com.amazonaws.eu-west-1.s3");
+        expect(endpoint[0].inputs.vpcEndpointType).to.equal("Gateway");
+        expect(endpoint[0].inputs.routeTableIds).to.have.members(ofType(prod, ROUTE_TABLE).map(idOf));
+    });
+
+    it("empties the default security group", () => {
+        const sg = ofType(prod, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup");
+        expect(sg).to.have.length(1);
+        expect(sg[0].inputs.ingress).to.deep.equal([]);
+        expect(sg[0].inputs.egress).to.deep.equal([]);
+    });
+
+    it("sends all VPC traffic to flow logs in prod only, through a role limited to its log group", () => {
+        expect(ofType(dev, "aws:ec2/flowLog:FlowLog")).to.have.length(0);
+        const [flowLog] = ofType(prod, "aws:ec2/flowLog:FlowLog");
+        expect(flowLog.inputs.trafficType).to.equal("ALL");
+        const [group] = ofType(prod, "aws:cloudwatch/logGroup:LogGroup");
+        expect(group.inputs.retentionInDays).to.equal(365);
+        expect(group.inputs.kmsKeyId, "encrypted with the cluster key").to.equal(`arn:aws:kms:eu-west-1:000000000000:placeholder/${named(prod, "kaws-prod-key").name}`);
+        const policy = JSON.parse(ofType(prod, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "kaws-prod-flow-logs")!.inputs.policy);
+        for (const statement of policy.Statement) {
+            expect(statement.Resource).to.not.include("*");
+            for (const action of statement.Action) expect(action).to.match(/^logs:/);
+        }
+    });
+
+    it("exports the VPC, AZ names and subnet ids by AZ", () => {
+        expect(prod.outputs.azNames.value).to.deep.equal(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+        expect(Object.keys(prod.outputs.privateSubnetIds.value as object)).to.deep.equal(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+        expect(Object.values(prod.outputs.publicSubnetIds.value as object)).to.have.members(subnets(prod, "public").map(idOf));
+        expect(prod.outputs.vpcId.value).to.equal(idOf(ofType(prod, "aws:ec2/vpc:Vpc")[0]));
+    });
+});

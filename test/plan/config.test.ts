@@ -1,0 +1,97 @@
+import { expect } from "chai";
+import { EvaluationError } from "../../automation/offline/engine";
+import { loadStackConfig } from "../../automation/stackConfig";
+import { ConfigError, parseClusterConfig } from "../../plan/config";
+import { evaluate, root } from "../harness";
+
+const dnsLabelRule = 'accepted: a DNS label (a-z, 0-9, "-", starting with a letter) of at most 24 characters';
+
+/** [what, environment, overrides, every expected problem line] */
+const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
+    ["cluster name with capitals and underscore", "dev", { clusterName: "Kaws_Dev" }, [`kaws:clusterName: "Kaws_Dev" is not allowed; ${dnsLabelRule}`]],
+    ["cluster name too long for NLB names", "dev", { clusterName: "a-very-long-cluster-name-x" }, [`kaws:clusterName: "a-very-long-cluster-name-x" is not allowed; ${dnsLabelRule}`]],
+    ["VPC CIDR with host bits", "dev", { vpcCidr: "10.0.0.1/16" }, ['kaws:vpcCidr: "10.0.0.1/16" is not a CIDR network address; accepted: a.b.c.d/n with no host bits set']],
+    ["public VPC CIDR", "dev", { vpcCidr: "8.8.0.0/16" }, ['kaws:vpcCidr: "8.8.0.0/16" is not private; accepted: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16']],
+    ["VPC too small for the subnet plan", "dev", { vpcCidr: "10.0.0.0/24" }, ['kaws:vpcCidr: "10.0.0.0/24" has prefix /24; accepted: /16 to /20']],
+    ["zero AZs", "dev", { azCount: 0 }, ["kaws:azCount: 0 is out of range; accepted: >= 1"]],
+    ["more AZs than the plan holds", "dev", { azCount: 7 }, ["kaws:azCount: 7 is out of range; accepted: <= 6"]],
+    ["AZ count that is not a number", "dev", { azCount: "three" }, ['kaws:azCount: "three" is not an integer']],
+    ["prod over two AZs", "prod", { azCount: 2 }, ['kaws:azCount: 2 is too few for environment "prod"; accepted: 3 to 6']],
+    ["even etcd member count", "dev", { etcdMembers: 2 }, ["kaws:etcdMembers: 2 is not allowed; accepted: 1 | 3 | 5 | 7"]],
+    ["prod with one etcd member", "prod", { etcdMembers: 1 }, ['kaws:etcdMembers: 1 is too few for environment "prod"; accepted: 3 | 5 | 7']],
+    ["no control plane", "dev", { controlPlaneCount: 0 }, ["kaws:controlPlaneCount: 0 is out of range; accepted: >= 1"]],
+    ["prod with one control-plane node", "prod", { controlPlaneCount: 1 }, ['kaws:controlPlaneCount: 1 is too few for environment "prod"; accepted: 2 to 9']],
+    ["NAT strategy misspelled", "dev", { natGateways: "perAZ" }, ['kaws:natGateways: "perAZ" is not allowed; accepted: perAz | single | none']],
+    ["unsupported Kubernetes version", "dev", { kubernetesVersion: "1.30.0" }, ['kaws:kubernetesVersion: "1.30.0" is not allowed; accepted: 1.36.4 | 1.35.9']],
+    ["pod range overlapping the VPC", "dev", { podCidr: "10.0.0.0/12" }, ['kaws:podCidr: "10.0.0.0/12" overlaps kaws:vpcCidr "10.0.0.0/16"; accepted: a range disjoint from it']],
+    ["service range overlapping the pod range", "dev", { serviceCidr: "10.40.0.0/16" }, ['kaws:serviceCidr: "10.40.0.0/16" overlaps kaws:podCidr "10.32.0.0/12"; accepted: a range disjoint from it']],
+    ["worker pool names not unique", "dev", {
+        workerPools: [
+            { name: "general", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2 },
+            { name: "general", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2 },
+        ],
+    }, ['kaws:workerPools[1].name: "general" is used by another pool; accepted: unique names']],
+    ["worker pool name not a DNS label", "dev", {
+        workerPools: [{ name: "Big_Pool", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2 }],
+    }, ['kaws:workerPools[0].name: "Big_Pool" is malformed; accepted: values matching ^[a-z]([-a-z0-9]*[a-z0-9])?$']],
+    ["worker pool sizes out of order", "dev", {
+        workerPools: [{ name: "general", instanceTypes: ["m7i.large"], minSize: 3, desiredSize: 2, maxSize: 5 }],
+    }, ["kaws:workerPools[0]: minSize 3, desiredSize 2, maxSize 5 are out of order; accepted: minSize <= desiredSize <= maxSize"]],
+    ["worker pool mixing architectures", "dev", {
+        workerPools: [{ name: "general", instanceTypes: ["m7i.large", "m7g.large"], minSize: 1, desiredSize: 1, maxSize: 2 }],
+    }, ['kaws:workerPools[0].instanceTypes: ["m7i.large","m7g.large"] mixes arm64 and x86_64; accepted: instance types of one architecture per pool']],
+    ["worker pool missing its sizes", "dev", {
+        workerPools: [{ name: "general", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1 }],
+    }, ["kaws:workerPools[0].maxSize: is required"]],
+    ["allowed API CIDR that is not a CIDR", "dev", { apiAllowedCidrs: ["10.0.0.0/33"] }, ['kaws:apiAllowedCidrs[0]: "10.0.0.0/33" is not a CIDR network address; accepted: a.b.c.d/n with no host bits set']],
+    ["internet-facing API with no allowed CIDR", "dev", { apiAccess: "internet-facing" }, ['kaws:apiAllowedCidrs: is empty but kaws:apiAccess is "internet-facing"; accepted: at least one CIDR allowed to reach the API']],
+    ["prod API open to the whole internet", "prod", { apiAccess: "internet-facing", apiAllowedCidrs: ["0.0.0.0/0"] }, ['kaws:apiAllowedCidrs[0]: "0.0.0.0/0" opens the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"']],
+    ["misspelled key", "dev", { azcount: 2 }, ["kaws:azcount: is not a known key; see the configuration table in README.md"]],
+    ["missing region", "dev", { "aws:region": undefined }, ["aws:region: is required; set it in Pulumi.<stack>.yaml, e.g. aws:region: eu-west-1"]],
+    ["leaf certificates outliving their CA", "dev", { leafValidityHours: 100000 }, ["kaws:leafValidityHours: 100000 is not shorter than kaws:caValidityHours 87600; accepted: less than the CA lifetime"]],
+    ["several problems at once, each on its own line", "prod", { azCount: 1, etcdMembers: 4, natGateways: "many" }, [
+        "kaws:natGateways: \"many\" is not allowed; accepted: perAz | single | none",
+        "kaws:etcdMembers: 4 is not allowed; accepted: 1 | 3 | 5 | 7",
+        'kaws:azCount: 1 is too few for environment "prod"; accepted: 3 to 6',
+    ]],
+];
+
+describe("configuration validation", () => {
+    for (const [what, env, overrides, expected] of badConfigs) {
+        it(`rejects ${what} before creating any resource`, async () => {
+            const failure = await evaluate(env, overrides).then(() => undefined, (err) => err);
+            expect(failure, "evaluation should fail").to.be.instanceOf(EvaluationError);
+            expect(failure.cause).to.be.instanceOf(ConfigError);
+            expect([...failure.cause.problems].sort()).to.deep.equal([...expected].sort());
+            for (const line of failure.message.split("\n").slice(1)) expect(line).to.not.include("\n");
+            expect(failure.resources, "resources registered before the error").to.deep.equal([]);
+        });
+    }
+
+    it("reports every rule a valid-shaped prod config breaks in one error", () => {
+        const config = loadStackConfig(root, "prod");
+        config["kaws:azCount"] = "2";
+        config["kaws:etcdMembers"] = "1";
+        config["kaws:controlPlaneCount"] = "1";
+        expect(() => parseClusterConfig(config)).to.throw(ConfigError).that.satisfies((err: ConfigError) => err.problems.length === 3);
+    });
+
+    it("turns the committed dev and prod stacks into typed configs with pool defaults filled in", () => {
+        const dev = parseClusterConfig(loadStackConfig(root, "dev"));
+        expect(dev.network.azCount).to.equal(1);
+        expect(dev.etcd.members).to.equal(1);
+        expect(dev.workerPools[0]).to.include({ name: "general", rootVolumeSizeGiB: 50, podsNeedImds: false });
+        expect(dev.workerPools[0].taints).to.deep.equal([]);
+        const prod = parseClusterConfig(loadStackConfig(root, "prod"));
+        expect(prod.environment).to.equal("prod");
+        expect(prod.network.natGateways).to.equal("perAz");
+        expect(prod.workerPools.map((p) => p.name)).to.deep.equal(["general", "system"]);
+        expect(prod.workerPools[1].taints[0]).to.deep.equal({ key: "kaws.io/system", value: "true", effect: "NoSchedule" });
+    });
+
+    it("keeps a numeric-looking cluster name as text", () => {
+        const config = loadStackConfig(root, "dev");
+        config["kaws:clusterName"] = "123";
+        expect(() => parseClusterConfig(config)).to.throw(ConfigError, 'kaws:clusterName: "123" is not allowed');
+    });
+});
