@@ -1,162 +1,73 @@
 import * as aws from "@pulumi/aws";
 import { readClusterConfig } from "./plan/config";
-import { clusterTags } from "./plan/tags";
+import { planCluster } from "./plan/cluster";
+import { lookupAccount, ClusterContext } from "./nodes/context";
 import { ClusterKey } from "./secrets/clusterKey";
-import { Network } from "./network/network";
-import { ApiLoadBalancer } from "./controlPlane/apiLoadBalancer";
-import { internalDomain, planEtcdMembers } from "./plan/etcdPlan";
-import { SecurityGroups } from "./network/securityGroups";
 import { Encryption } from "./secrets/encryption";
+import { Network } from "./network/network";
 import { PrivateZone } from "./network/privateZone";
-import { EtcdCluster } from "./etcd/etcdCluster";
-import { pinsFor } from "./plan/versions";
+import { SecurityGroups } from "./network/securityGroups";
+import { ApiLoadBalancer } from "./controlPlane/apiLoadBalancer";
 import { ControlPlane } from "./controlPlane/controlPlane";
+import { EtcdCluster } from "./etcd/etcdCluster";
 import { WorkerPool } from "./workers/workerPool";
-import { clusterDnsIp } from "./addons/coredns";
+import { addonContract } from "./addons/settings";
 
-const cfg = readClusterConfig();
-const tags = clusterTags(cfg.clusterName, cfg.environment);
+const plan = planCluster(readClusterConfig());
+const name = plan.clusterName;
 
 // Every AWS resource goes through this provider, so every one carries the cluster tags.
-const awsProvider = new aws.Provider("aws", {
-    region: cfg.region as aws.Region,
-    defaultTags: { tags },
-});
+const awsProvider = new aws.Provider("aws", { region: plan.region as aws.Region, defaultTags: { tags: plan.tags } });
+const opts = { providers: [awsProvider] };
+const account = lookupAccount(awsProvider);
 
-const clusterKey = new ClusterKey(cfg.clusterName, { clusterName: cfg.clusterName, region: cfg.region }, { providers: [awsProvider] });
-
-const network = new Network(cfg.clusterName, {
-    clusterName: cfg.clusterName,
-    region: cfg.region,
-    vpcCidr: cfg.network.vpcCidr,
-    azCount: cfg.network.azCount,
-    natGateways: cfg.network.natGateways,
-    flowLogs: cfg.network.flowLogs,
-    flowLogRetentionDays: cfg.network.flowLogRetentionDays,
-    kmsKeyArn: clusterKey.arn,
-}, { providers: [awsProvider] });
-
-const etcdMembers = planEtcdMembers(cfg.clusterName, network.privateSubnetCidrs, cfg.etcd.members);
-
-const api = new ApiLoadBalancer(cfg.clusterName, {
-    clusterName: cfg.clusterName,
+const clusterKey = new ClusterKey(name, { plan, account }, opts);
+const network = new Network(name, { plan, kmsKeyArn: clusterKey.arn }, opts);
+const api = new ApiLoadBalancer(name, {
+    plan,
     vpcId: network.vpcId,
-    vpcCidr: cfg.network.vpcCidr,
-    subnetIds: (cfg.controlPlane.apiAccess === "internal" ? network.privateSubnets : network.publicSubnets).map((s) => s.id),
-    scheme: cfg.controlPlane.apiAccess,
-    allowedCidrs: cfg.controlPlane.allowedCidrs,
+    subnetIds: (plan.apiSubnets === "private" ? network.privateSubnets : network.publicSubnets).map((s) => s.id),
     nodeEgressIps: network.natGateways.map((nat) => nat.publicIp),
-}, { providers: [awsProvider] });
+}, opts);
+const encryption = new Encryption(name, { plan, apiServerDnsNames: [api.dnsName], apiEndpoint: api.endpoint, kmsKeyArn: clusterKey.arn }, opts);
+const securityGroups = new SecurityGroups(name, { plan, vpcId: network.vpcId, apiLoadBalancerSecurityGroupId: api.securityGroup.id }, opts);
+const privateZone = new PrivateZone(name, { domain: plan.etcd.domain, vpcId: network.vpcId }, opts);
 
-const encryption = new Encryption(cfg.clusterName, {
-    clusterName: cfg.clusterName,
-    pki: cfg.pki,
-    apiServerDnsNames: [api.dnsName],
+const context: ClusterContext = {
+    account,
+    keyArn: encryption.kmsKeyArn,
+    bucket: { name: encryption.assetsBucketName, arn: encryption.assetsBucketArn },
+    clusterCaCertPem: encryption.clusterCaCertPem,
+    bootstrapToken: { id: encryption.bootstrapTokenId, secret: encryption.bootstrapTokenSecret },
+    vpcId: network.vpcId,
+    privateSubnets: network.privateSubnets.map((subnet, i) => ({ id: subnet.id, availabilityZone: subnet.availabilityZone, cidr: plan.subnets.privateCidrs[i] })),
     apiEndpoint: api.endpoint,
-    serviceCidr: cfg.kubernetes.serviceCidr,
-    clusterDomain: cfg.kubernetes.clusterDomain,
-    etcdMembers,
-    etcdSnapshotRetentionDays: cfg.etcd.snapshotRetentionDays,
-    kmsKeyArn: clusterKey.arn,
-}, { providers: [awsProvider] });
+};
 
-const securityGroups = new SecurityGroups(cfg.clusterName, {
-    clusterName: cfg.clusterName,
-    vpcId: network.vpcId,
-    vpcCidr: cfg.network.vpcCidr,
-    apiLoadBalancerSecurityGroupId: api.securityGroup.id,
-}, { providers: [awsProvider] });
-
-const privateZone = new PrivateZone(cfg.clusterName, { domain: internalDomain(cfg.clusterName), vpcId: network.vpcId }, { providers: [awsProvider] });
-
-const etcd = new EtcdCluster(cfg.clusterName, {
-    clusterName: cfg.clusterName,
-    region: cfg.region,
-    tags,
-    members: etcdMembers,
-    subnets: network.privateSubnets.map((subnet, i) => ({ id: subnet.id, availabilityZone: subnet.availabilityZone, cidr: network.privateSubnetCidrs[i] })),
-    securityGroupId: securityGroups.etcd.id,
-    instanceType: cfg.etcd.instanceType,
-    imageId: cfg.imageId,
-    volumeSizeGiB: cfg.etcd.volumeSizeGiB,
-    snapshotIntervalMinutes: cfg.etcd.snapshotIntervalMinutes,
-    etcdVersion: pinsFor(cfg.kubernetes.version).etcd,
-    kmsKeyArn: encryption.kmsKeyArn,
-    assetsBucketName: encryption.assetsBucketName,
-    assetsBucketArn: encryption.assetsBucketArn,
-    memberPkiFiles: (index) => encryption.etcdMemberFiles(index),
-    privateZoneId: privateZone.zoneId,
-}, { providers: [awsProvider] });
-
-const privateSubnetIdList = network.privateSubnets.map((subnet) => subnet.id);
-
-new ControlPlane(cfg.clusterName, {
-    clusterName: cfg.clusterName,
-    region: cfg.region,
-    tags,
-    kubernetesVersion: cfg.kubernetes.version,
-    serviceCidr: cfg.kubernetes.serviceCidr,
-    clusterDomain: cfg.kubernetes.clusterDomain,
-    clusterDnsIp: clusterDnsIp(cfg.kubernetes.serviceCidr),
-    count: cfg.controlPlane.count,
-    instanceType: cfg.controlPlane.instanceType,
-    imageId: cfg.imageId,
-    vpcId: network.vpcId,
-    subnetIds: privateSubnetIdList,
+const etcd = new EtcdCluster(name, { plan, context, securityGroupId: securityGroups.etcd.id, pki: encryption.pki, privateZoneId: privateZone.zoneId }, opts);
+new ControlPlane(name, {
+    plan,
+    context,
     securityGroupIds: [securityGroups.controlPlane.id],
     targetGroupArn: api.targetGroup.arn,
-    etcdEndpoints: etcdMembers.map((member) => `https://${member.ip}:2379`),
-    kmsKeyArn: encryption.kmsKeyArn,
-    assetsBucketName: encryption.assetsBucketName,
-    assetsBucketArn: encryption.assetsBucketArn,
-    clusterCaCertPem: encryption.clusterCaCertPem,
-    pkiFiles: encryption.controlPlaneFiles,
-    controllerManagerCredentials: encryption.clientCredentials.controllerManager,
-    schedulerCredentials: encryption.clientCredentials.scheduler,
-    bootstrapTokenId: encryption.bootstrapTokenId,
-    bootstrapTokenSecret: encryption.bootstrapTokenSecret,
-    clusterAutoscaler: cfg.addons.clusterAutoscaler,
-}, { providers: [awsProvider] });
-
-for (const pool of cfg.workerPools) {
-    new WorkerPool(`${cfg.clusterName}-${pool.name}`, {
-        clusterName: cfg.clusterName,
-        region: cfg.region,
-        tags,
-        pool,
-        kubernetesVersion: cfg.kubernetes.version,
-        clusterDomain: cfg.kubernetes.clusterDomain,
-        clusterDnsIp: clusterDnsIp(cfg.kubernetes.serviceCidr),
-        imageId: cfg.imageId,
-        subnetIds: privateSubnetIdList,
-        securityGroupIds: [securityGroups.workers.id],
-        apiEndpoint: api.endpoint,
-        kmsKeyArn: encryption.kmsKeyArn,
-        assetsBucketName: encryption.assetsBucketName,
-        assetsBucketArn: encryption.assetsBucketArn,
-        clusterCaCertPem: encryption.clusterCaCertPem,
-        bootstrapTokenId: encryption.bootstrapTokenId,
-        bootstrapTokenSecret: encryption.bootstrapTokenSecret,
-    }, { providers: [awsProvider] });
+    pki: encryption.pki,
+    encryptionConfig: encryption.encryptionConfig,
+}, opts);
+for (const pool of plan.workerPools) {
+    new WorkerPool(`${name}-${pool.config.name}`, { plan, context, pool, securityGroupIds: [securityGroups.workers.id] }, opts);
 }
 
-export const clusterName = cfg.clusterName;
-export const environment = cfg.environment;
+export const clusterName = plan.clusterName;
+export const environment = plan.config.environment;
+export const region = plan.region;
+export const kubernetesVersion = plan.pins.kubernetes;
 export const vpcId = network.vpcId;
 export const azNames = network.azNames;
 export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
 export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
 export const apiEndpoint = api.endpoint;
-// Cluster facts the add-ons stack receives (automation/driver.ts addonsInputs).
-export const region = cfg.region;
-export const kubernetesVersion = cfg.kubernetes.version;
-export const podCidr = cfg.kubernetes.podCidr;
-export const serviceCidr = cfg.kubernetes.serviceCidr;
-export const clusterDomain = cfg.kubernetes.clusterDomain;
-export const vpcCidr = cfg.network.vpcCidr;
-export const clusterAutoscaler = cfg.addons.clusterAutoscaler;
-export const workerPoolNames = cfg.workerPools.map((pool) => pool.name);
-export const etcdMemberIps = etcdMembers.map((member) => member.ip);
+export const workerPoolNames = plan.workerPools.map((pool) => pool.config.name);
+export const etcdMemberIps = plan.etcd.members.map((member) => member.ip);
 export const etcdEndpoints = etcd.endpoints;
 export const etcdMemberGroups = etcd.memberGroups;
 export const securityGroupIds = { etcd: securityGroups.etcd.id, controlPlane: securityGroups.controlPlane.id, workers: securityGroups.workers.id };
@@ -164,7 +75,14 @@ export const kubeconfig = encryption.adminKubeconfig;
 export const clusterCaCertificate = encryption.clusterCaCertPem;
 export const kmsKeyArn = encryption.kmsKeyArn;
 export const assetsBucket = encryption.assetsBucketName;
-export const weavePassword = encryption.weavePassword;
-export const bootstrapTokenId = encryption.bootstrapTokenId;
-export const bootstrapTokenSecret = encryption.bootstrapTokenSecret;
 export const certificateExpiry = encryption.certificateExpiry;
+// The add-ons stage's input, built once (addons/settings.ts): read by the driver, the add-ons program and the offline render.
+const addonInputs = addonContract(plan, {
+    apiEndpoint: api.endpoint,
+    kmsKeyArn: encryption.kmsKeyArn,
+    bootstrapTokenId: encryption.bootstrapTokenId,
+    bootstrapTokenSecret: encryption.bootstrapTokenSecret,
+    weavePassword: encryption.weavePassword,
+});
+export const addonSettings = addonInputs.settings;
+export const addonSecrets = addonInputs.secrets;

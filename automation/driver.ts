@@ -1,3 +1,4 @@
+import { parseAddonSecrets, parseAddonSettings } from "../addons/settings";
 import * as fs from "fs";
 import { CancelledError } from "./wait";
 
@@ -100,22 +101,20 @@ export interface DriverDeps {
     readonly now?: () => number;
 }
 
-/** Infra outputs the add-ons stack receives as config (secret ones stay secret). */
-export const addonsInputs = {
-    plain: ["clusterName", "region", "kubernetesVersion", "podCidr", "serviceCidr", "clusterDomain", "vpcCidr", "apiEndpoint", "kmsKeyArn", "bootstrapTokenId", "clusterAutoscaler"],
-    secret: ["kubeconfig", "bootstrapTokenSecret", "weavePassword"],
-} as const;
-
-/** The add-ons stack's config from the infra stack's outputs; names every missing output. */
+/**
+ * The add-ons stack's config from the infra stack's outputs (the contract of addons/settings.ts): its
+ * settings (plain), secrets and the admin kubeconfig (secret). Names whatever is missing or malformed.
+ */
 export function addonsConfigFrom(outputs: StackOutputs): Record<string, { value: string; secret: boolean }> {
-    const missing = [...addonsInputs.plain, ...addonsInputs.secret].filter((key) => outputs[key] === undefined || outputs[key].value === undefined || outputs[key].value === null);
-    if (missing.length > 0) {
-        throw new Error(`the infra stack has no output ${missing.join(", ")}; the add-ons stage needs every one of: ${[...addonsInputs.plain, ...addonsInputs.secret].join(", ")}`);
-    }
-    const config: Record<string, { value: string; secret: boolean }> = {};
-    for (const key of addonsInputs.plain) config[`kaws-addons:${key}`] = { value: String(outputs[key].value), secret: false };
-    for (const key of addonsInputs.secret) config[`kaws-addons:${key}`] = { value: String(outputs[key].value), secret: true };
-    return config;
+    const missing = ["addonSettings", "addonSecrets", "kubeconfig"].filter((key) => outputs[key] === undefined || outputs[key].value === undefined || outputs[key].value === null);
+    if (missing.length > 0) throw new Error(`the infra stack has no output ${missing.join(", ")}; the add-ons stage needs addonSettings, addonSecrets and kubeconfig`);
+    const settings = parseAddonSettings(outputs.addonSettings.value, "the infra stack's addonSettings output");
+    const secrets = parseAddonSecrets(outputs.addonSecrets.value, "the infra stack's addonSecrets output");
+    return {
+        "kaws-addons:addonSettings": { value: JSON.stringify(settings), secret: false },
+        "kaws-addons:addonSecrets": { value: JSON.stringify(secrets), secret: true },
+        "kaws-addons:kubeconfig": { value: String(outputs.kubeconfig.value), secret: true },
+    };
 }
 
 export const redacted = "[secret]";
@@ -127,8 +126,11 @@ export class Redactor {
     addOutputs(outputs: StackOutputs): void {
         for (const output of Object.values(outputs)) {
             if (!output.secret) continue;
-            const text = typeof output.value === "string" ? output.value : JSON.stringify(output.value);
-            this.add(text);
+            // A structured secret output (addonSecrets): every string in it, and the whole as it would print.
+            const strings = (value: unknown): string[] => (typeof value === "string" ? [value]
+                : value !== null && typeof value === "object" ? Object.values(value).flatMap(strings) : []);
+            for (const text of strings(output.value)) this.add(text);
+            if (typeof output.value !== "string") this.add(JSON.stringify(output.value));
         }
     }
 

@@ -1,20 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-
-export const apiPort = 6443;
+import { ClusterPlan, ports } from "../plan/cluster";
 
 export interface ApiLoadBalancerArgs {
-    /** Cluster name; the NLB is "<name>-api" and its target group "<name>-api-tg" (32 chars max each). */
-    readonly clusterName: string;
+    /** Cluster name (the NLB is "<name>-api", its target group "<name>-api-tg"), the VPC range, the scheme and allowed CIDRs. */
+    readonly plan: ClusterPlan;
     readonly vpcId: pulumi.Input<string>;
-    /** VPC range: nodes inside it may always reach the API. */
-    readonly vpcCidr: string;
     /** Subnets the NLB lives in: public ones for internet-facing, private ones for internal. */
     readonly subnetIds: pulumi.Input<string>[];
-    /** internal, or internet-facing (plain: it decides the scheme). */
-    readonly scheme: "internal" | "internet-facing";
-    /** CIDRs allowed to reach the API besides the VPC. */
-    readonly allowedCidrs: readonly string[];
     /**
      * Public IPs node traffic leaves the VPC through (the NAT gateways). An internet-facing API must admit
      * them: workers and kube-proxy reach its public address through NAT, not from inside the VPC range.
@@ -37,24 +30,28 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
 
     constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:controlplane:ApiLoadBalancer", name, {}, opts);
-        const sources = [args.vpcCidr, ...args.allowedCidrs.filter((cidr) => cidr !== args.vpcCidr)];
+        const { clusterName } = args.plan;
+        const vpcCidr = args.plan.config.network.vpcCidr;
+        const { apiAccess: scheme, allowedCidrs } = args.plan.config.controlPlane;
+        const apiPort = ports.api;
+        const sources = [vpcCidr, ...allowedCidrs.filter((cidr) => cidr !== vpcCidr)];
         this.securityGroup = new aws.ec2.SecurityGroup(`${name}-api-lb`, {
             vpcId: args.vpcId,
-            description: `Kubernetes API load balancer of ${args.clusterName}`,
+            description: `Kubernetes API load balancer of ${clusterName}`,
             ingress: [
                 { protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: sources, description: "Kubernetes API" },
-                ...(args.scheme === "internet-facing" && args.nodeEgressIps && args.nodeEgressIps.length > 0
+                ...(scheme === "internet-facing" && args.nodeEgressIps && args.nodeEgressIps.length > 0
                     ? [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: args.nodeEgressIps.map((ip) => pulumi.interpolate`${ip}/32`), description: "Kubernetes API from nodes through NAT" }]
                     : []),
             ],
-            egress: [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: [args.vpcCidr], description: "to control-plane nodes" }],
-            tags: { Name: `${args.clusterName}-api-lb` },
+            egress: [{ protocol: "tcp", fromPort: apiPort, toPort: apiPort, cidrBlocks: [vpcCidr], description: "to control-plane nodes" }],
+            tags: { Name: `${clusterName}-api-lb` },
         }, { parent: this });
 
         this.loadBalancer = new aws.lb.LoadBalancer(`${name}-api`, {
-            name: `${args.clusterName}-api`,
+            name: `${clusterName}-api`,
             loadBalancerType: "network",
-            internal: args.scheme === "internal",
+            internal: scheme === "internal",
             subnets: args.subnetIds,
             securityGroups: [this.securityGroup.id],
             enableCrossZoneLoadBalancing: true,
@@ -64,7 +61,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         // callers on /livez, /readyz and /healthz only (render/controlPlane.ts), so --anonymous-auth=false's
         // intent holds everywhere else and the NLB still drains an API server that is up but not ready.
         this.targetGroup = new aws.lb.TargetGroup(`${name}-api`, {
-            name: `${args.clusterName}-api-tg`,
+            name: `${clusterName}-api-tg`,
             vpcId: args.vpcId,
             port: apiPort,
             protocol: "TCP",

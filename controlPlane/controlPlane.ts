@@ -1,70 +1,77 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ClusterPlan, bucketPrefixes, controlPlaneRole, localApiServer, nodeLabels } from "../plan/cluster";
+import { al2023, ecrCredentialProvider } from "../plan/versions";
+import { ClusterContext } from "../nodes/context";
 import { NodeFile, NodeFiles } from "../nodes/nodeFiles";
+import { buildNodeGroup } from "../nodes/nodeGroup";
 import { NodeRole } from "../nodes/nodeRole";
-import { nodeLaunchTemplate } from "../nodes/launchTemplate";
-import { nodeImageId } from "../nodes/image";
-import { instanceArchitecture } from "../plan/instanceTypes";
-import { controlPlaneStatements } from "./policies";
 import { kubeletNodeFiles } from "../nodes/kubeletFiles";
-import { al2023, ecrCredentialProvider, pinsFor } from "../plan/versions";
-import { renderKubeconfig } from "../secrets/kubeconfig";
-import { rolePrefix } from "../nodes/fileDelivery";
+import { renderKubeconfig } from "../nodes/kubeconfig";
+import { bootPaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeUserData } from "../nodes/boot";
+import { controlPlaneStatements } from "./policies";
 import {
     admissionConfiguration, apiServerPod, auditPolicy, authenticationConfiguration, controllerManagerPod, controlPlanePaths,
-    ControlPlaneSpec, localApiServer, renderYaml, schedulerPod,
+    ControlPlaneSpec, renderYaml, schedulerPod,
 } from "./render";
-import { controlPlaneNodeLabel } from "../addons/objects";
-import { excludeFromLoadBalancersLabel } from "../nodes/kubelet";
-import { bootPaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeUserData } from "../nodes/boot";
 
-export const controlPlaneRole = "controlplane";
-
-/** Label and taint of control-plane nodes (the add-ons that hold AWS permissions select them). */
-export const controlPlaneNodeRole = "node-role.kubernetes.io/control-plane";
-
-/** A control-plane component's client identity for its kubeconfig. */
-export interface ClientCredentialInput {
+/** A certificate and its key, as secrets/ issues them. */
+export interface KeyPair {
     readonly certPem: pulumi.Input<string>;
     readonly keyPem: pulumi.Input<string>;
 }
 
+/** The certificates and keys control-plane nodes hold (the Pki component has this shape). */
+export interface ControlPlanePki {
+    readonly clusterCa: KeyPair;
+    readonly etcdCa: { readonly certPem: pulumi.Input<string> };
+    readonly frontProxyCa: { readonly certPem: pulumi.Input<string> };
+    readonly apiServer: KeyPair;
+    readonly apiServerKubeletClient: KeyPair;
+    readonly apiServerEtcdClient: KeyPair;
+    readonly frontProxyClient: KeyPair;
+    readonly serviceAccountKeyPem: pulumi.Input<string>;
+    readonly serviceAccountPublicKeyPem: pulumi.Input<string>;
+    readonly controllerManager: KeyPair;
+    readonly scheduler: KeyPair;
+}
+
 export interface ControlPlaneArgs {
-    readonly clusterName: string;
-    readonly region: string;
-    /** Tags for the instances and volumes (the cluster tag lets the cloud controller find them). */
-    readonly tags: Readonly<Record<string, string>>;
-    /** Kubernetes patch release (plain: it picks images and packages). */
-    readonly kubernetesVersion: string;
-    readonly serviceCidr: string;
-    readonly clusterDomain: string;
-    /** ClusterIP of the cluster DNS Service. */
-    readonly clusterDnsIp: string;
-    /** Instances (plain: it shapes the rolling-update settings). */
-    readonly count: number;
-    readonly instanceType: string;
-    /** Pre-baked AMI; the pinned Amazon Linux 2023 release when unset. */
-    readonly imageId?: string;
-    readonly vpcId: pulumi.Input<string>;
-    /** Private subnets, one per AZ: the ASG spreads instances across them. */
-    readonly subnetIds: pulumi.Input<string>[];
+    readonly plan: ClusterPlan;
+    readonly context: ClusterContext;
     readonly securityGroupIds: pulumi.Input<string>[];
     /** The API load balancer's target group the ASG registers instances with. */
     readonly targetGroupArn: pulumi.Input<string>;
-    /** etcd client URLs (plain: they are in the static pod manifest). */
-    readonly etcdEndpoints: readonly string[];
-    readonly kmsKeyArn: pulumi.Input<string>;
-    readonly assetsBucketName: pulumi.Input<string>;
-    readonly assetsBucketArn: pulumi.Input<string>;
-    readonly clusterCaCertPem: pulumi.Input<string>;
-    /** PKI under /etc/kubernetes/pki and the encryption config, from the Encryption component. */
-    readonly pkiFiles: readonly NodeFile[];
-    readonly controllerManagerCredentials: ClientCredentialInput;
-    readonly schedulerCredentials: ClientCredentialInput;
-    readonly bootstrapTokenId: pulumi.Input<string>;
-    readonly bootstrapTokenSecret: pulumi.Input<string>;
-    /** Whether the role carries the cluster-autoscaler permissions (plain: it shapes the policy). */
-    readonly clusterAutoscaler: boolean;
+    readonly pki: ControlPlanePki;
+    /** The kube-apiserver --encryption-provider-config. Secret. */
+    readonly encryptionConfig: pulumi.Input<string>;
+}
+
+const certMode = "0644";
+const keyMode = "0600";
+
+/** The PKI in kubeadm's layout under /etc/kubernetes, and the secrets-at-rest configuration. */
+export function controlPlanePkiFiles(pki: ControlPlanePki, encryptionConfig: pulumi.Input<string>): NodeFile[] {
+    const p = controlPlanePaths;
+    const cert = (path: string, content: pulumi.Input<string>): NodeFile => ({ path, mode: certMode, content });
+    const key = (path: string, content: pulumi.Input<string>): NodeFile => ({ path, mode: keyMode, content: pulumi.secret(content) });
+    return [
+        cert(p.caCert, pki.clusterCa.certPem),
+        key(p.caKey, pki.clusterCa.keyPem),
+        cert(p.apiServerCert, pki.apiServer.certPem),
+        key(p.apiServerKey, pki.apiServer.keyPem),
+        cert(p.kubeletClientCert, pki.apiServerKubeletClient.certPem),
+        key(p.kubeletClientKey, pki.apiServerKubeletClient.keyPem),
+        cert(p.etcdClientCert, pki.apiServerEtcdClient.certPem),
+        key(p.etcdClientKey, pki.apiServerEtcdClient.keyPem),
+        cert(p.frontProxyCaCert, pki.frontProxyCa.certPem),
+        cert(p.frontProxyClientCert, pki.frontProxyClient.certPem),
+        key(p.frontProxyClientKey, pki.frontProxyClient.keyPem),
+        key(p.serviceAccountKey, pki.serviceAccountKeyPem),
+        cert(p.serviceAccountPublicKey, pki.serviceAccountPublicKeyPem),
+        cert(p.etcdCaCert, pki.etcdCa.certPem),
+        key(p.encryptionConfig, encryptionConfig),
+    ];
 }
 
 /**
@@ -80,8 +87,9 @@ export function oneAtATime(count: number): { minHealthyPercentage: number; maxHe
 
 /**
  * The control plane: an ASG of identical nodes across the private subnets, registered with the API load
- * balancer's target group (its health check routes traffic) and replaced only on EC2 health. Each node runs kubelet and containerd, and
- * kube-apiserver, kube-controller-manager and kube-scheduler as static pods talking to 127.0.0.1:6443.
+ * balancer's target group (its health check routes traffic) and replaced only on EC2 health. Each node runs
+ * kubelet and containerd, and kube-apiserver, kube-controller-manager and kube-scheduler as static pods
+ * talking to 127.0.0.1:6443.
  */
 export class ControlPlane extends pulumi.ComponentResource {
     readonly role: NodeRole;
@@ -91,122 +99,102 @@ export class ControlPlane extends pulumi.ComponentResource {
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:controlplane:ControlPlane", name, {}, opts);
-        const pins = pinsFor(args.kubernetesVersion);
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
+        const { plan, context: ctx } = args;
+        const role = controlPlaneRole;
+        const count = plan.config.controlPlane.count;
 
-        const statements = pulumi.all([identity.accountId, partition.partition, args.vpcId, args.kmsKeyArn])
-            .apply(([accountId, part, vpcId, kmsKeyArn]) => controlPlaneStatements({
-                clusterName: args.clusterName, partition: part, region: args.region, accountId, vpcId, kmsKeyArn,
-            }, args.clusterAutoscaler));
-        this.role = new NodeRole(`${name}-${controlPlaneRole}`, {
+        const statements = pulumi.all([ctx.account.id, ctx.account.partition, ctx.vpcId, ctx.keyArn])
+            .apply(([accountId, partition, vpcId, kmsKeyArn]) => controlPlaneStatements({
+                clusterName: plan.clusterName, partition, region: plan.region, accountId, vpcId, kmsKeyArn,
+            }, plan.config.addons.clusterAutoscaler));
+        this.role = new NodeRole(`${name}-${role}`, {
             kind: "controlplane",
-            clusterName: args.clusterName,
-            region: args.region,
-            assetsBucketArn: args.assetsBucketArn,
-            kmsKeyArn: args.kmsKeyArn,
-            readPrefixes: [`${rolePrefix(controlPlaneRole)}/`],
+            clusterName: plan.clusterName,
+            region: plan.region,
+            assetsBucketArn: ctx.bucket.arn,
+            kmsKeyArn: ctx.keyArn,
+            readPrefixes: [`${bucketPrefixes.nodes(role)}/`],
             statements,
         }, { parent: this });
 
         const spec: ControlPlaneSpec = {
-            kubernetesVersion: args.kubernetesVersion,
-            clusterName: args.clusterName,
-            serviceCidr: args.serviceCidr,
-            clusterDomain: args.clusterDomain,
-            etcdEndpoints: args.etcdEndpoints,
+            kubernetesVersion: plan.pins.kubernetes,
+            clusterName: plan.clusterName,
+            serviceCidr: plan.config.kubernetes.serviceCidr,
+            clusterDomain: plan.config.kubernetes.clusterDomain,
+            etcdEndpoints: plan.etcd.members.map((member) => member.clientUrl),
         };
-        const kubeconfig = (userName: string, credential: ClientCredentialInput) => pulumi.secret(
-            pulumi.all([args.clusterCaCertPem, credential.certPem, credential.keyPem]).apply(([caCertPem, clientCertPem, clientKeyPem]) =>
-                renderKubeconfig({ clusterName: args.clusterName, server: localApiServer, caCertPem, userName, clientCertPem, clientKeyPem })));
+        const kubeconfig = (userName: string, credential: KeyPair) => pulumi.secret(
+            pulumi.all([ctx.clusterCaCertPem, credential.certPem, credential.keyPem]).apply(([caCertPem, clientCertPem, clientKeyPem]) =>
+                renderKubeconfig({ clusterName: plan.clusterName, server: localApiServer, caCertPem, userName, clientCertPem, clientKeyPem })));
         const p = controlPlanePaths;
         const files: NodeFile[] = [
-            ...args.pkiFiles,
+            ...controlPlanePkiFiles(args.pki, args.encryptionConfig),
             { path: p.apiServerManifest, mode: "0600", content: renderYaml(apiServerPod(spec)) },
             { path: p.controllerManagerManifest, mode: "0600", content: renderYaml(controllerManagerPod(spec)) },
             { path: p.schedulerManifest, mode: "0600", content: renderYaml(schedulerPod(spec)) },
-            { path: p.controllerManagerKubeconfig, mode: "0600", content: kubeconfig("system:kube-controller-manager", args.controllerManagerCredentials) },
-            { path: p.schedulerKubeconfig, mode: "0600", content: kubeconfig("system:kube-scheduler", args.schedulerCredentials) },
+            { path: p.controllerManagerKubeconfig, mode: "0600", content: kubeconfig("system:kube-controller-manager", args.pki.controllerManager) },
+            { path: p.schedulerKubeconfig, mode: "0600", content: kubeconfig("system:kube-scheduler", args.pki.scheduler) },
             { path: p.authenticationConfig, mode: "0600", content: renderYaml(authenticationConfiguration()) },
             { path: p.admissionConfig, mode: "0600", content: renderYaml(admissionConfiguration()) },
             { path: p.auditPolicy, mode: "0600", content: renderYaml(auditPolicy()) },
-            ...kubeletNodeFiles({
-                clusterName: args.clusterName,
+            ...kubeletNodeFiles(plan, ctx, {
                 server: localApiServer,
-                clusterCaCertPem: args.clusterCaCertPem,
-                bootstrapTokenId: args.bootstrapTokenId,
-                bootstrapTokenSecret: args.bootstrapTokenSecret,
-                clusterDnsIp: args.clusterDnsIp,
-                clusterDomain: args.clusterDomain,
                 // Service load balancers neither target control-plane nodes nor open NodePorts to them (as kubeadm does).
-                nodeLabels: { [controlPlaneNodeLabel.key]: controlPlaneNodeLabel.value, [excludeFromLoadBalancersLabel]: "" },
-                taints: [{ key: controlPlaneNodeRole, effect: "NoSchedule" }],
-                sandboxImage: `registry.k8s.io/pause:${pins.pause}`,
+                nodeLabels: { [nodeLabels.controlPlaneNode.key]: nodeLabels.controlPlaneNode.value, [nodeLabels.excludeFromLoadBalancers]: "" },
+                taints: [{ key: nodeLabels.controlPlaneRole, effect: "NoSchedule" }],
             }),
             { path: bootPaths.markControlPlaneScript, mode: "0700", content: renderMarkControlPlaneScript() },
             { path: bootPaths.markControlPlaneUnit, mode: "0600", content: renderMarkControlPlaneUnit() },
         ];
-        this.files = new NodeFiles(`${name}-${controlPlaneRole}`, {
-            role: controlPlaneRole,
-            bucket: args.assetsBucketName,
-            kmsKeyArn: args.kmsKeyArn,
+
+        const rolling = oneAtATime(count);
+        const group = buildNodeGroup(this, `${name}-${role}`, plan, ctx, {
+            role,
+            iamRole: this.role,
             files,
-        }, { parent: this });
-
-        const userData = pulumi.output(args.assetsBucketName).apply((bucket) => renderNodeUserData({
-            role: controlPlaneRole,
-            bucket,
-            region: args.region,
-            kubernetesVersion: args.kubernetesVersion,
-            criToolsVersion: pins.criTools,
-            al2023Release: al2023.release,
-            ecrCredentialProvider,
-        }));
-        this.launchTemplate = nodeLaunchTemplate(`${name}-${controlPlaneRole}`, {
-            role: controlPlaneRole,
-            tags: args.tags,
-            imageId: nodeImageId(args.imageId, instanceArchitecture(args.instanceType), this),
-            instanceType: args.instanceType,
-            instanceProfileName: this.role.instanceProfileName,
-            securityGroupIds: args.securityGroupIds,
-            kmsKeyArn: args.kmsKeyArn,
-            rootVolumeSizeGiB: 50,
-            userData,
-            filesDigest: this.files.digest,
+            userData: (bucket) => renderNodeUserData({
+                role,
+                bucket,
+                region: plan.region,
+                kubernetesVersion: plan.pins.kubernetes,
+                criToolsVersion: plan.pins.criTools,
+                al2023Release: al2023.release,
+                ecrCredentialProvider,
+            }),
             // Pods on the control plane must not borrow its instance role; AWS-calling add-ons there use the host network.
-            imdsHopLimit: 1,
-        }, this);
-
-        const rolling = oneAtATime(args.count);
-        this.autoScalingGroup = new aws.autoscaling.Group(`${name}-${controlPlaneRole}`, {
-            name: `${args.clusterName}-${controlPlaneRole}`,
-            vpcZoneIdentifiers: args.subnetIds,
-            minSize: args.count,
-            desiredCapacity: args.count,
-            maxSize: args.count + 1,
-            launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
-            targetGroupArns: [args.targetGroupArn],
-            // EC2 health, not ELB: /readyz includes etcd, so an etcd outage or the documented restore (every
-            // member stopped) would make ELB health replace every control-plane node at once. The target
-            // group's own health check still keeps traffic off a node whose API server is not ready.
-            healthCheckType: "EC2",
-            healthCheckGracePeriod: 900,
-            defaultInstanceWarmup: 300,
-            instanceRefresh: {
-                strategy: "Rolling",
-                preferences: {
-                    minHealthyPercentage: rolling.minHealthyPercentage,
-                    maxHealthyPercentage: rolling.maxHealthyPercentage,
-                    checkpointPercentages: rolling.checkpointPercentages,
-                    checkpointDelay: "120",
-                    skipMatching: true,
-                    instanceWarmup: "300",
+            instances: { types: [plan.config.controlPlane.instanceType], securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: 50, imdsHopLimit: 1 },
+            scaling: {
+                args: {
+                    vpcZoneIdentifiers: ctx.privateSubnets.map((s) => s.id),
+                    minSize: count,
+                    desiredCapacity: count,
+                    maxSize: count + 1,
+                    targetGroupArns: [args.targetGroupArn],
+                    // EC2 health, not ELB: /readyz includes etcd, so an etcd outage or the documented restore (every
+                    // member stopped) would make ELB health replace every control-plane node at once. The target
+                    // group's own health check still keeps traffic off a node whose API server is not ready.
+                    healthCheckType: "EC2",
+                    healthCheckGracePeriod: 900,
+                    defaultInstanceWarmup: 300,
+                    instanceRefresh: {
+                        strategy: "Rolling",
+                        preferences: {
+                            minHealthyPercentage: rolling.minHealthyPercentage,
+                            maxHealthyPercentage: rolling.maxHealthyPercentage,
+                            checkpointPercentages: rolling.checkpointPercentages,
+                            checkpointDelay: "120",
+                            skipMatching: true,
+                            instanceWarmup: "300",
+                        },
+                    },
+                    waitForCapacityTimeout: "0",
                 },
             },
-            waitForCapacityTimeout: "0",
-            tags: Object.entries({ ...args.tags, Name: `${args.clusterName}-${controlPlaneRole}`, "kaws:role": controlPlaneRole })
-                .map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
-        }, { parent: this, dependsOn: [this.files] });
+        });
+        this.files = group.files;
+        this.launchTemplate = group.launchTemplate;
+        this.autoScalingGroup = group.autoScalingGroup;
 
         this.registerOutputs({ autoScalingGroupName: this.autoScalingGroup.name, roleArn: this.role.role.arn });
     }

@@ -1,4 +1,6 @@
 import { PolicyStatement } from "../nodes/nodeRole";
+import { ecrPullStatements } from "../nodes/policies";
+import { autoscalerOwnerTag } from "../plan/tags";
 
 export interface PolicyScope {
     readonly clusterName: string;
@@ -10,34 +12,9 @@ export interface PolicyScope {
     readonly kmsKeyArn: string;
 }
 
-/**
- * Why each statement that must name Resource "*" does: AWS offers no resource-level permission for these
- * actions (Describe*, ecr:GetAuthorizationToken). The README lists them.
- */
-export const unscopableActions: Readonly<Record<string, string>> = {
-    "ec2:Describe*": "EC2 Describe actions support no resource-level permissions",
-    "autoscaling:Describe*": "Auto Scaling Describe actions support no resource-level permissions",
-    "elasticloadbalancing:Describe*": "Elastic Load Balancing Describe actions support no resource-level permissions",
-    "ec2:GetInstanceTypesFromInstanceRequirements": "account-level query, no resource type",
-    "ecr:GetAuthorizationToken": "returns a registry token for the account; no resource type",
-};
-
 const clusterTag = (name: string) => `kubernetes.io/cluster/${name}`;
 const taggedForCluster = (name: string) => ({ Null: { [`aws:ResourceTag/${clusterTag(name)}`]: "false" } });
 const requestTaggedForCluster = (name: string) => ({ Null: { [`aws:RequestTag/${clusterTag(name)}`]: "false" } });
-
-/** Pulling images from the account's ECR registries in this region (ecr-credential-provider + kubelet). */
-export function ecrPullStatements(s: Pick<PolicyScope, "partition" | "region" | "accountId">): PolicyStatement[] {
-    return [
-        { Sid: "EcrToken", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
-        {
-            Sid: "EcrPull",
-            Effect: "Allow",
-            Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-            Resource: `arn:${s.partition}:ecr:${s.region}:${s.accountId}:repository/*`,
-        },
-    ];
-}
 
 /**
  * The AWS cloud-controller-manager (cloud-provider-aws "Control Plane Policy", docs/prerequisites.md),
@@ -208,9 +185,6 @@ export function ebsCsiControllerStatements(s: PolicyScope): PolicyStatement[] {
     ];
 }
 
-/** Tag every worker ASG carries for the cluster-autoscaler; the autoscaler may only resize groups with it. */
-export const autoscalerOwnerTag = (clusterName: string) => `k8s.io/cluster-autoscaler/${clusterName}`;
-
 /** cluster-autoscaler ("Full Cluster Autoscaler Features Policy"), resizing only this cluster's worker ASGs. */
 export function clusterAutoscalerStatements(s: PolicyScope): PolicyStatement[] {
     return [
@@ -244,7 +218,3 @@ export function controlPlaneStatements(s: PolicyScope, clusterAutoscaler: boolea
     ];
 }
 
-/** Workers only pull images (the EBS CSI node plugin needs no AWS permission). */
-export function workerStatements(s: Pick<PolicyScope, "partition" | "region" | "accountId">): PolicyStatement[] {
-    return ecrPullStatements(s);
-}

@@ -1,51 +1,49 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { etcdBackupPrefix } from "../secrets/encryption";
-import { EtcdMemberPlan } from "../plan/etcdPlan";
-import { instanceArchitecture } from "../plan/instanceTypes";
-import { NodeFile, NodeFiles } from "../nodes/nodeFiles";
-import { nodeImageId } from "../nodes/image";
-import { nodeLaunchTemplate } from "../nodes/launchTemplate";
+import { ClusterPlan, EtcdMember, bucketPrefixes } from "../plan/cluster";
+import { ClusterContext } from "../nodes/context";
+import { NodeFile } from "../nodes/nodeFiles";
+import { buildNodeGroup } from "../nodes/nodeGroup";
 import { NodeRole, PolicyStatement } from "../nodes/nodeRole";
 import { renderFetchFilesScript } from "../nodes/fileDelivery";
 import {
-    etcdMemberTag, etcdPaths, etcdPorts, etcdQuotaBytes, renderEtcdBootScript, renderEtcdEnvironment,
-    renderEtcdRestoreScript, renderEtcdSnapshotScript, renderEtcdSnapshotService, renderEtcdSnapshotTimer, renderEtcdUnit,
-    renderEtcdUserData,
+    etcdMemberTag, etcdPaths, etcdQuotaBytes, renderEtcdBootScript, renderEtcdEnvironment, renderEtcdRestoreScript,
+    renderEtcdSnapshotScript, renderEtcdSnapshotService, renderEtcdSnapshotTimer, renderEtcdUnit, renderEtcdUserData,
 } from "./render";
-import { etcdReleaseSha256 } from "../plan/versions";
 
-export interface EtcdSubnet {
-    readonly id: pulumi.Input<string>;
-    readonly availabilityZone: pulumi.Input<string>;
-    /** The subnet's CIDR, known before deployment. */
-    readonly cidr: string;
+/** A certificate and its key, as secrets/ issues them. */
+export interface KeyPair {
+    readonly certPem: pulumi.Input<string>;
+    readonly keyPem: pulumi.Input<string>;
+}
+
+/** The certificates etcd members hold (the Pki component has this shape): the etcd CA and each member's pair. */
+export interface EtcdPki {
+    readonly etcdCa: { readonly certPem: pulumi.Input<string> };
+    readonly etcdMembers: readonly { readonly server: KeyPair; readonly peer: KeyPair }[];
 }
 
 export interface EtcdClusterArgs {
-    readonly clusterName: string;
-    readonly region: string;
-    /** Cluster tags for what the member ASGs launch (provider default tags do not reach instances). */
-    readonly tags: Readonly<Record<string, string>>;
-    /** The member plan (plain: one ENI, volume, ASG and file set each). */
-    readonly members: readonly EtcdMemberPlan[];
-    /** Private subnets in AZ order; member i lives in subnets[members[i].azIndex]. */
-    readonly subnets: readonly EtcdSubnet[];
+    readonly plan: ClusterPlan;
+    readonly context: ClusterContext;
     readonly securityGroupId: pulumi.Input<string>;
-    readonly instanceType: string;
-    /** Pre-baked AMI; the pinned Amazon Linux 2023 image when unset. */
-    readonly imageId?: string;
-    readonly volumeSizeGiB: number;
-    readonly snapshotIntervalMinutes: number;
-    /** etcd release to install; its checksums must be in versions.ts. */
-    readonly etcdVersion: string;
-    readonly kmsKeyArn: pulumi.Input<string>;
-    readonly assetsBucketName: pulumi.Input<string>;
-    readonly assetsBucketArn: pulumi.Input<string>;
-    /** The member's certificates and keys under /etc/etcd/pki (Encryption.etcdMemberFiles). */
-    readonly memberPkiFiles: (index: number) => NodeFile[];
+    readonly pki: EtcdPki;
     /** Private zone receiving etcd-<i> A records. */
     readonly privateZoneId: pulumi.Input<string>;
+}
+
+/** What member `index` receives under /etc/etcd/pki; keys are readable only by the etcd user. */
+export function etcdMemberPkiFiles(pki: EtcdPki, index: number): NodeFile[] {
+    const member = pki.etcdMembers[index];
+    if (!member) throw new Error(`etcdMemberPkiFiles: index ${index} is out of range; accepted: 0..${pki.etcdMembers.length - 1}`);
+    const key = (path: string, content: pulumi.Input<string>): NodeFile => ({ path, mode: "0600", owner: "etcd:etcd", content: pulumi.secret(content) });
+    return [
+        { path: etcdPaths.caCert, mode: "0644", content: pki.etcdCa.certPem },
+        { path: etcdPaths.serverCert, mode: "0644", content: member.server.certPem },
+        key(etcdPaths.serverKey, member.server.keyPem),
+        { path: etcdPaths.peerCert, mode: "0644", content: member.peer.certPem },
+        key(etcdPaths.peerKey, member.peer.keyPem),
+    ];
 }
 
 /** What `kaws` needs to roll a member: its ASG and the launch template version it should run. */
@@ -73,44 +71,38 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:etcd:EtcdCluster", name, {}, opts);
-        if (!etcdReleaseSha256[args.etcdVersion]) {
-            throw new Error(`etcd ${args.etcdVersion} has no release checksums in components/versions.ts; accepted: ${Object.keys(etcdReleaseSha256).join(" | ")}`);
-        }
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
-        const statements = pulumi.all([identity.accountId, partition.partition, args.kmsKeyArn])
-            .apply(([account, part, kmsKeyArn]) => etcdNodeStatements(args.clusterName, args.region, `arn:${part}:ec2:${args.region}:${account}`, kmsKeyArn));
+        const { plan, context: ctx } = args;
+        const etcd = plan.config.etcd;
+        const statements = pulumi.all([ctx.account.id, ctx.account.partition, ctx.keyArn])
+            .apply(([account, partition, kmsKeyArn]) => etcdNodeStatements(plan.clusterName, plan.region, `arn:${partition}:ec2:${plan.region}:${account}`, kmsKeyArn));
         this.role = new NodeRole(`${name}-etcd`, {
             kind: "etcd",
-            clusterName: args.clusterName,
-            region: args.region,
-            assetsBucketArn: args.assetsBucketArn,
-            kmsKeyArn: args.kmsKeyArn,
-            readPrefixes: ["nodes/etcd-", etcdBackupPrefix],
-            writePrefixes: [etcdBackupPrefix],
+            clusterName: plan.clusterName,
+            region: plan.region,
+            assetsBucketArn: ctx.bucket.arn,
+            kmsKeyArn: ctx.keyArn,
+            readPrefixes: [`${bucketPrefixes.nodes("etcd-")}`, bucketPrefixes.etcdBackups],
+            writePrefixes: [bucketPrefixes.etcdBackups],
             statements,
         }, { parent: this });
 
-        const imageId = nodeImageId(args.imageId, instanceArchitecture(args.instanceType), this);
-        const peers = args.members.map((m) => ({ name: m.name, ip: m.ip }));
-
-        const groups = args.members.map((member) => {
-            const subnet = args.subnets[member.azIndex];
-            const memberTags = { Name: `${args.clusterName}-${member.name}`, [etcdMemberTag]: member.name };
+        const groups = plan.etcd.members.map((member) => {
+            const subnet = ctx.privateSubnets[member.azIndex];
+            const memberTags = { Name: `${plan.clusterName}-${member.name}`, [etcdMemberTag]: member.name };
             const eni = new aws.ec2.NetworkInterface(`${name}-${member.name}-eni`, {
                 subnetId: subnet.id,
                 privateIps: [member.ip],
                 securityGroups: [args.securityGroupId],
-                description: `etcd ${member.name} of ${args.clusterName}: fixed address`,
+                description: `etcd ${member.name} of ${plan.clusterName}: fixed address`,
                 tags: memberTags,
             }, { parent: this });
             const volume = new aws.ebs.Volume(`${name}-${member.name}-data`, {
                 availabilityZone: subnet.availabilityZone,
-                size: args.volumeSizeGiB,
+                size: etcd.volumeSizeGiB,
                 type: "gp3",
                 encrypted: true,
-                kmsKeyId: args.kmsKeyArn,
-                tags: { ...memberTags, Name: `${args.clusterName}-${member.name}-data` },
+                kmsKeyId: ctx.keyArn,
+                tags: { ...memberTags, Name: `${plan.clusterName}-${member.name}-data` },
             }, { parent: this });
             new aws.route53.Record(`${name}-${member.name}-dns`, {
                 zoneId: args.privateZoneId,
@@ -120,88 +112,76 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 records: [member.ip],
             }, { parent: this });
 
-            const files = new NodeFiles(`${name}-${member.name}`, {
-                role: member.name,
-                bucket: args.assetsBucketName,
-                kmsKeyArn: args.kmsKeyArn,
-                files: memberFiles(args, member, peers),
-            }, { parent: this });
-
-            const userData = pulumi.output(args.assetsBucketName).apply((bucket) => renderEtcdUserData(
-                renderEtcdBootScript({
-                    clusterName: args.clusterName,
-                    member: { name: member.name, ip: member.ip },
-                    subnetCidr: subnet.cidr,
-                    peerIps: peers.filter((p) => p.name !== member.name).map((p) => p.ip),
-                    etcdVersion: args.etcdVersion,
-                    etcdSha256: etcdReleaseSha256[args.etcdVersion],
-                }),
-                renderFetchFilesScript(bucket, member.name, args.region),
-            ));
-            const template = nodeLaunchTemplate(`${name}-${member.name}-lt`, {
-                role: member.name,
-                tags: args.tags,
-                imageId,
-                instanceType: args.instanceType,
-                instanceProfileName: this.role.instanceProfileName,
-                securityGroupIds: [args.securityGroupId],
-                kmsKeyArn: args.kmsKeyArn,
-                rootVolumeSizeGiB: 20,
-                userData,
-                filesDigest: files.digest,
-                imdsHopLimit: 1,
-            }, this);
-
             // One instance, in the member's own subnet (its ENI and volume live in that AZ). EC2 health only:
             // etcd's own health is the cluster's business, and replacing members on an application failure
             // (a lost quorum, a full disk) could take down every member at once without fixing anything.
-            const group = new aws.autoscaling.Group(`${name}-${member.name}`, {
-                name: `${args.clusterName}-${member.name}`,
-                minSize: 1,
-                maxSize: 1,
-                desiredCapacity: 1,
-                vpcZoneIdentifiers: [subnet.id],
-                launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
-                healthCheckType: "EC2",
-                healthCheckGracePeriod: 300,
-                // Provider default tags do not reach Auto Scaling groups.
-                tags: Object.entries({ ...args.tags, Name: `${args.clusterName}-${member.name}`, "kaws:role": member.name })
-                    .map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
-            }, { parent: this, dependsOn: [eni, volume, files], ignoreChanges: ["launchTemplate.version"] });
-            return pulumi.all([group.name, template.id, template.latestVersion]).apply(([autoScalingGroupName, launchTemplateId, latestLaunchTemplateVersion]) => ({
+            const group = buildNodeGroup(this, `${name}-${member.name}`, plan, ctx, {
+                role: member.name,
+                iamRole: this.role,
+                files: memberFiles(plan, ctx, args.pki, member),
+                userData: (bucket) => renderEtcdUserData(
+                    renderEtcdBootScript({
+                        clusterName: plan.clusterName,
+                        member,
+                        subnetCidr: subnet.cidr,
+                        peerIps: plan.etcd.members.filter((p) => p.name !== member.name).map((p) => p.ip),
+                        etcdVersion: plan.etcd.version,
+                        etcdSha256: plan.etcd.sha256,
+                    }),
+                    renderFetchFilesScript(bucket, member.name, plan.region),
+                ),
+                instances: { types: [etcd.instanceType], securityGroupIds: [args.securityGroupId], rootVolumeSizeGiB: 20, imdsHopLimit: 1 },
+                scaling: {
+                    args: {
+                        minSize: 1,
+                        maxSize: 1,
+                        desiredCapacity: 1,
+                        vpcZoneIdentifiers: [subnet.id],
+                        healthCheckType: "EC2",
+                        healthCheckGracePeriod: 300,
+                    },
+                    dependsOn: [eni, volume],
+                    ignoreChanges: ["launchTemplate.version"],
+                },
+            }, { launchTemplate: `${name}-${member.name}-lt` });
+            const template = group.launchTemplate;
+            return pulumi.all([group.autoScalingGroup.name, template.id, template.latestVersion]).apply(([autoScalingGroupName, launchTemplateId, latestLaunchTemplateVersion]) => ({
                 member: member.name, ip: member.ip, autoScalingGroupName, launchTemplateId, latestLaunchTemplateVersion,
             }));
         });
         this.memberGroups = pulumi.all(groups);
 
-        this.endpoints = pulumi.output(args.members.map((m) => `https://${m.ip}:${etcdPorts.client}`));
+        this.endpoints = pulumi.output(plan.etcd.members.map((m) => m.clientUrl));
         this.registerOutputs({ endpoints: this.endpoints, memberGroups: this.memberGroups });
     }
 }
 
 /** Everything a member receives besides user data: its PKI, etcd's configuration and unit, snapshots, restore. */
-function memberFiles(args: EtcdClusterArgs, member: EtcdMemberPlan, peers: { name: string; ip: string }[]): NodeFile[] {
-    const snapshotScript = pulumi.all([args.assetsBucketName, args.kmsKeyArn]).apply(([bucket, kmsKeyArn]) => renderEtcdSnapshotScript({
-        member: member.name, bucket, region: args.region, kmsKeyArn, prefix: etcdBackupPrefix,
-    }));
+function memberFiles(plan: ClusterPlan, ctx: ClusterContext, pki: EtcdPki, member: EtcdMember): NodeFile[] {
     return [
-        ...args.memberPkiFiles(member.index),
+        ...etcdMemberPkiFiles(pki, member.index),
         {
             path: etcdPaths.environment,
             mode: "0600",
             content: renderEtcdEnvironment({
-                clusterName: args.clusterName,
-                member: { name: member.name, ip: member.ip },
-                members: peers,
-                quotaBackendBytes: etcdQuotaBytes(args.volumeSizeGiB),
+                clusterName: plan.clusterName,
+                member,
+                members: plan.etcd.members,
+                quotaBackendBytes: etcdQuotaBytes(plan.config.etcd.volumeSizeGiB),
             }),
         },
         { path: etcdPaths.unit, mode: "0600", content: renderEtcdUnit() },
-        { path: etcdPaths.snapshotScript, mode: "0700", content: snapshotScript },
+        { path: etcdPaths.snapshotScript, mode: "0700", content: snapshotScript(plan, ctx, member) },
         { path: etcdPaths.snapshotService, mode: "0644", content: renderEtcdSnapshotService() },
-        { path: etcdPaths.snapshotTimer, mode: "0644", content: renderEtcdSnapshotTimer(args.snapshotIntervalMinutes) },
-        { path: etcdPaths.restoreScript, mode: "0700", content: renderEtcdRestoreScript(args.region) },
+        { path: etcdPaths.snapshotTimer, mode: "0644", content: renderEtcdSnapshotTimer(plan.config.etcd.snapshotIntervalMinutes) },
+        { path: etcdPaths.restoreScript, mode: "0700", content: renderEtcdRestoreScript(plan.region) },
     ];
+}
+
+function snapshotScript(plan: ClusterPlan, ctx: ClusterContext, member: EtcdMember): pulumi.Output<string> {
+    return pulumi.all([ctx.bucket.name, ctx.keyArn]).apply(([bucket, kmsKeyArn]) => renderEtcdSnapshotScript({
+        member: member.name, bucket, region: plan.region, kmsKeyArn, prefix: bucketPrefixes.etcdBackups,
+    }));
 }
 
 /**

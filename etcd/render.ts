@@ -1,5 +1,6 @@
 import { Netmask } from "netmask";
 import { renderCloudConfig } from "../nodes/cloudInit";
+import { renderShellScript } from "../nodes/shellScript";
 
 /** Ports of an etcd member: clients (TLS), peers (TLS) and plain-HTTP metrics on localhost only. */
 export const etcdPorts = { client: 2379, peer: 2380, metrics: 2381 } as const;
@@ -158,8 +159,14 @@ WantedBy=multi-user.target
 }
 
 /** etcdctl against this member over loopback, authenticating with the member's peer certificate (client auth). */
-function localEtcdctl(): string {
-    return `${etcdPaths.binDir}/etcdctl --endpoints=${clientUrl("127.0.0.1")} --cacert=${etcdPaths.caCert} --cert=${etcdPaths.peerCert} --key=${etcdPaths.peerKey}`;
+function localEtcdctlValues() {
+    return {
+        KAWS_ETCD_BIN_DIR: etcdPaths.binDir,
+        KAWS_ETCD_ENDPOINT: clientUrl("127.0.0.1"),
+        KAWS_ETCD_CA_CERT: etcdPaths.caCert,
+        KAWS_ETCD_PEER_CERT: etcdPaths.peerCert,
+        KAWS_ETCD_PEER_KEY: etcdPaths.peerKey,
+    };
 }
 
 export interface EtcdSnapshotSettings {
@@ -174,22 +181,14 @@ export interface EtcdSnapshotSettings {
 
 /** Saves a snapshot of this member and uploads it to s3://<bucket>/<prefix><member>/<UTC time>.db. */
 export function renderEtcdSnapshotScript(s: EtcdSnapshotSettings): string {
-    return `#!/bin/bash
-# Saves an etcd snapshot of ${s.member} and uploads it to s3://${s.bucket}/${s.prefix}${s.member}/ (SSE-KMS).
-# Retention is a lifecycle rule on ${s.prefix} in the bucket.
-set -euo pipefail
-umask 077
-workdir=$(mktemp -d /var/tmp/etcd-snapshot.XXXXXX)
-trap 'rm -rf "$workdir"' EXIT
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-snapshot="$workdir/${s.member}-$stamp.db"
-${localEtcdctl()} --command-timeout=600s snapshot save "$snapshot"
-# Refuses a corrupt file before it replaces anything in the bucket.
-${etcdPaths.binDir}/etcdutl snapshot status "$snapshot" --write-out=table
-aws s3 cp --only-show-errors --region "${s.region}" --sse aws:kms --sse-kms-key-id "${s.kmsKeyArn}" \\
-  "$snapshot" "s3://${s.bucket}/${s.prefix}${s.member}/$stamp.db"
-echo "uploaded s3://${s.bucket}/${s.prefix}${s.member}/$stamp.db"
-`;
+    return renderShellScript("etcd/snapshot.sh", {
+        KAWS_MEMBER: s.member,
+        KAWS_BUCKET: s.bucket,
+        KAWS_PREFIX: s.prefix,
+        KAWS_REGION: s.region,
+        KAWS_KMS_KEY_ARN: s.kmsKeyArn,
+        ...localEtcdctlValues(),
+    }, `Saves an etcd snapshot of ${s.member} and uploads it to s3://${s.bucket}/${s.prefix}${s.member}/ (SSE-KMS).`);
 }
 
 export function renderEtcdSnapshotService(): string {
@@ -233,57 +232,12 @@ WantedBy=timers.target
  * seeing time go backwards. Run it on every member in turn while etcd is stopped on all of them.
  */
 export function renderEtcdRestoreScript(region: string): string {
-    return `#!/bin/bash
-# Usage: kaws-etcd-restore <s3://bucket/key.db | /path/to/snapshot.db>
-# Restores this member from the snapshot; see README "etcd: operations" for the whole procedure.
-set -euo pipefail
-umask 077
-if [ "$#" -ne 1 ]; then
-  echo "usage: $0 <s3://bucket/key.db | /path/to/snapshot.db>" >&2
-  exit 2
-fi
-if systemctl is-active --quiet etcd.service; then
-  echo "etcd is running on this member: stop it on EVERY member first (systemctl stop etcd), then restore each in turn" >&2
-  exit 1
-fi
-set -a
-# shellcheck source=/dev/null
-. ${etcdPaths.environment}
-set +a
-workdir=$(mktemp -d /var/tmp/etcd-restore.XXXXXX)
-trap 'rm -rf "$workdir"' EXIT
-case "$1" in
-  s3://*)
-    aws s3 cp --only-show-errors --region "${region}" "$1" "$workdir/snapshot.db"
-    snapshot="$workdir/snapshot.db"
-    ;;
-  *)
-    snapshot="$1"
-    ;;
-esac
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-restored="$ETCD_DATA_DIR/restore-$stamp"
-${etcdPaths.binDir}/etcdutl snapshot restore "$snapshot" \\
-  --name "$ETCD_NAME" \\
-  --initial-cluster "$ETCD_INITIAL_CLUSTER" \\
-  --initial-cluster-token "$ETCD_INITIAL_CLUSTER_TOKEN" \\
-  --initial-advertise-peer-urls "$ETCD_INITIAL_ADVERTISE_PEER_URLS" \\
-  --data-dir "$restored" \\
-  --bump-revision 1000000000 \\
-  --mark-compacted
-if [ -d "$ETCD_DATA_DIR/member" ]; then
-  mv "$ETCD_DATA_DIR/member" "$ETCD_DATA_DIR/member.before-restore-$stamp"
-  echo "previous data kept in $ETCD_DATA_DIR/member.before-restore-$stamp (delete it once the cluster is healthy)"
-fi
-mv "$restored/member" "$ETCD_DATA_DIR/member"
-rmdir "$restored"
-chown -R etcd:etcd "$ETCD_DATA_DIR"
-chmod 0700 "$ETCD_DATA_DIR"
-install -m 0600 /dev/null ${etcdPaths.clusterState}
-echo "ETCD_INITIAL_CLUSTER_STATE=existing" > ${etcdPaths.clusterState}
-systemctl start --no-block etcd.service
-echo "$ETCD_NAME restored and starting; restore the next member now. Once all run: ${localEtcdctl()} endpoint health --cluster"
-`;
+    return renderShellScript("etcd/restore.sh", {
+        KAWS_REGION: region,
+        KAWS_ETCD_ENVIRONMENT: etcdPaths.environment,
+        KAWS_ETCD_CLUSTER_STATE: etcdPaths.clusterState,
+        ...localEtcdctlValues(),
+    }, "kaws-etcd-restore: restores this etcd member from a snapshot.");
 }
 
 export interface EtcdBootSettings {
@@ -311,177 +265,28 @@ export function renderEtcdBootScript(s: EtcdBootSettings): string {
         if (!sha256Pattern.test(sum)) throw new Error(`etcd ${s.etcdVersion} ${arch}: sha256 "${sum}" is not a 64-hex-digit checksum; fill it from the release's SHA256SUMS`);
     }
     const subnet = new Netmask(s.subnetCidr);
-    const peerIps = s.peerIps.join(" ");
-    const onLinkPeers = s.peerIps.filter((ip) => subnet.contains(ip)).join(" ");
-    const routedPeers = s.peerIps.filter((ip) => !subnet.contains(ip)).join(" ");
-    return `#!/bin/bash
-# kaws: boots etcd member ${s.member.name} of ${s.clusterName}. Runs at every boot; every step is idempotent.
-set -euo pipefail
-member="${s.member.name}"
-cluster="${s.clusterName}"
-fixed_ip="${s.member.ip}"
-subnet_prefix="${subnet.bitmask}"
-peer_ips="${peerIps}"
-# Peers in this member's subnet are reached directly, the others through the subnet's router.
-on_link_peer_ips="${onLinkPeers}"
-routed_peer_ips="${routedPeers}"
-data_dir="${etcdPaths.dataDir}"
-etcd_version="${s.etcdVersion}"
-etcd_sha256_amd64="${s.etcdSha256.amd64}"
-etcd_sha256_arm64="${s.etcdSha256.arm64}"
-export AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=10
-
-log() { echo "kaws-etcd-boot: $*" >&2; }
-fail() { log "$*"; exit 1; }
-# retry <attempts> <command...>: runs the command until it succeeds, waiting longer each time.
-retry() {
-  local attempts=$1 n=1
-  shift
-  until "$@"; do
-    if [ "$n" -ge "$attempts" ]; then return 1; fi
-    sleep $((n < 10 ? n : 10))
-    n=$((n + 1))
-  done
-}
-
-token=$(curl -fsS -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 21600" http://169.254.169.254/latest/api/token)
-imds() { curl -fsS -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"; }
-instance_id=$(imds instance-id)
-AWS_DEFAULT_REGION=$(imds placement/region)
-export AWS_DEFAULT_REGION
-
-# Resources of this member carry kaws:cluster=<cluster> and ${etcdMemberTag}=<member>.
-find_tagged() {
-  aws ec2 "describe-$1" --filters "Name=tag:kaws:cluster,Values=$cluster" "Name=tag:${etcdMemberTag},Values=$member" \\
-    --query "$2" --output text
-}
-eni_id=$(find_tagged network-interfaces 'NetworkInterfaces[0].NetworkInterfaceId')
-volume_id=$(find_tagged volumes 'Volumes[0].VolumeId')
-[[ "$eni_id" == eni-* ]] || fail "no ENI tagged ${etcdMemberTag}=$member"
-[[ "$volume_id" == vol-* ]] || fail "no volume tagged ${etcdMemberTag}=$member"
-
-# Attaches when free; while the previous instance still holds it (it is being terminated), waits.
-attach_eni() {
-  local status owner
-  read -r status owner < <(aws ec2 describe-network-interfaces --network-interface-ids "$eni_id" \\
-    --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId]' --output text)
-  [ "$owner" = "$instance_id" ] && return 0
-  [ "$status" = available ] || return 1
-  aws ec2 attach-network-interface --network-interface-id "$eni_id" --instance-id "$instance_id" --device-index 1 >/dev/null
-  return 1
-}
-attach_volume() {
-  local state owner
-  read -r state owner < <(aws ec2 describe-volumes --volume-ids "$volume_id" \\
-    --query 'Volumes[0].[State,Attachments[0].InstanceId]' --output text)
-  [ "$owner" = "$instance_id" ] && return 0
-  [ "$state" = available ] || return 1
-  aws ec2 attach-volume --volume-id "$volume_id" --instance-id "$instance_id" --device /dev/xvdf >/dev/null
-  return 1
-}
-retry 120 attach_eni || fail "ENI $eni_id did not attach"
-retry 120 attach_volume || fail "volume $volume_id did not attach"
-
-# The fixed IP's interface, found by the ENI's MAC address.
-eni_mac=$(aws ec2 describe-network-interfaces --network-interface-ids "$eni_id" --query 'NetworkInterfaces[0].MacAddress' --output text)
-eni_dev=""
-find_eni_dev() {
-  local dev
-  for dev in /sys/class/net/*; do
-    if [ "$(cat "$dev/address")" = "$eni_mac" ]; then eni_dev=$(basename "$dev"); return 0; fi
-  done
-  return 1
-}
-retry 60 find_eni_dev || fail "no interface with MAC $eni_mac"
-has_fixed_ip() { ip -4 -o addr show dev "$eni_dev" | grep -q "inet $fixed_ip/"; }
-if ! retry 30 has_fixed_ip; then
-  ip link set "$eni_dev" up
-  ip addr add "$fixed_ip/$subnet_prefix" dev "$eni_dev"
-fi
-# etcd accepts a peer only when the connection comes from an IP in the peer's certificate, so traffic to
-# the other members must leave from the fixed IP. networkd must not drop these routes as foreign.
-gateway=$(ip -4 route show default | awk '{ print $3; exit }')
-install -d -m 0755 /etc/systemd/networkd.conf.d
-printf '[Network]\\nManageForeignRoutes=no\\n' > /etc/systemd/networkd.conf.d/kaws-etcd.conf
-for peer in $on_link_peer_ips; do
-  ip route replace "$peer/32" dev "$eni_dev" src "$fixed_ip"
-done
-for peer in $routed_peer_ips; do
-  ip route replace "$peer/32" via "$gateway" dev "$eni_dev" src "$fixed_ip"
-done
-
-# Nitro instances expose EBS volumes as NVMe devices whose serial is the volume id without its dash.
-device=""
-find_device() {
-  local candidate
-  for candidate in "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_\${volume_id/-/}" /dev/xvdf /dev/sdf; do
-    if [ -b "$candidate" ]; then device=$(readlink -f "$candidate"); return 0; fi
-  done
-  return 1
-}
-retry 60 find_device || fail "volume $volume_id attached but no block device appeared"
-
-# Format only a blank volume; any doubt stops the boot rather than risk the member's data.
-blkid_status=0
-blkid -p "$device" >/dev/null 2>&1 || blkid_status=$?
-case "$blkid_status" in
-  0) ;;
-  2) log "formatting blank volume $volume_id ($device)"; mkfs.xfs -L etcd-data "$device" ;;
-  *) fail "cannot tell whether $device is blank (blkid exit $blkid_status); refusing to format" ;;
-esac
-id etcd >/dev/null 2>&1 || useradd --system --no-create-home --home-dir "$data_dir" --shell /sbin/nologin etcd
-install -d -m 0700 "$data_dir"
-mountpoint -q "$data_dir" || mount -o noatime "$device" "$data_dir"
-# Picks up a volume enlarged since the last boot (kaws:etcdVolumeSizeGiB); a no-op otherwise.
-xfs_growfs "$data_dir" >/dev/null
-chown etcd:etcd "$data_dir"
-chmod 0700 "$data_dir"
-
-${etcdPaths.fetchScript}
-
-case "$(uname -m)" in
-  x86_64) arch=amd64; expected_sha256=$etcd_sha256_amd64 ;;
-  aarch64) arch=arm64; expected_sha256=$etcd_sha256_arm64 ;;
-  *) fail "unsupported architecture $(uname -m)" ;;
-esac
-[[ "$expected_sha256" =~ ^[0-9a-f]{64}$ ]] || fail "no verified sha256 for etcd $etcd_version $arch; refusing to install"
-installed=$(${etcdPaths.binDir}/etcd --version 2>/dev/null | awk '/^etcd Version:/ { print $3 }' || true)
-if [ "$installed" != "$etcd_version" ]; then
-  download=$(mktemp -d)
-  trap 'rm -rf "$download"' EXIT
-  archive="etcd-v$etcd_version-linux-$arch"
-  retry 5 curl -fsSL --proto '=https' -o "$download/$archive.tar.gz" \\
-    "https://github.com/etcd-io/etcd/releases/download/v$etcd_version/$archive.tar.gz"
-  echo "$expected_sha256  $download/$archive.tar.gz" | sha256sum --check --quiet - || fail "etcd $etcd_version checksum mismatch"
-  tar -xzf "$download/$archive.tar.gz" -C "$download"
-  install -m 0755 "$download/$archive/etcd" "$download/$archive/etcdctl" "$download/$archive/etcdutl" ${etcdPaths.binDir}/
-fi
-
-# existing: the volume holds this member's data, or it is blank and the running cluster lists this member
-# (a replaced volume after \`etcdctl member add\`, or a member starting after its peers); new: it is blank
-# and no peer answers, the first start of the cluster. A running cluster without this member is refused.
-cluster_state() {
-  local endpoints="" peer listed
-  if [ -d "$data_dir/member" ]; then echo existing; return; fi
-  for peer in $peer_ips; do endpoints="$endpoints\${endpoints:+,}https://$peer:${etcdPorts.client}"; done
-  if [ -z "$endpoints" ]; then echo new; return; fi
-  if ! listed=$(${etcdPaths.binDir}/etcdctl --endpoints="$endpoints" --cacert=${etcdPaths.caCert} --cert=${etcdPaths.peerCert} \\
-    --key=${etcdPaths.peerKey} --dial-timeout=3s --command-timeout=10s member list 2>/dev/null); then
-    echo new
-    return
-  fi
-  if grep -qF "https://$fixed_ip:${etcdPorts.peer}" <<<"$listed"; then echo existing; return; fi
-  fail "the running cluster does not list $member; on a healthy member run: etcdctl member add $member --peer-urls=https://$fixed_ip:${etcdPorts.peer}"
-}
-state=$(cluster_state)
-install -m 0600 /dev/null ${etcdPaths.clusterState}
-echo "ETCD_INITIAL_CLUSTER_STATE=$state" > ${etcdPaths.clusterState}
-log "starting $member ($state) on $fixed_ip"
-systemctl daemon-reload
-systemctl enable etcd.service kaws-etcd-snapshot.timer
-# A member of a new cluster waits for its peers; do not hold the boot unit meanwhile.
-systemctl start --no-block etcd.service kaws-etcd-snapshot.timer
-`;
+    return renderShellScript("etcd/boot.sh", {
+        KAWS_CLUSTER: s.clusterName,
+        KAWS_MEMBER: s.member.name,
+        KAWS_MEMBER_TAG: etcdMemberTag,
+        KAWS_FIXED_IP: s.member.ip,
+        KAWS_SUBNET_PREFIX: subnet.bitmask,
+        KAWS_PEER_IPS: s.peerIps.join(" "),
+        KAWS_ON_LINK_PEER_IPS: s.peerIps.filter((ip) => subnet.contains(ip)).join(" "),
+        KAWS_ROUTED_PEER_IPS: s.peerIps.filter((ip) => !subnet.contains(ip)).join(" "),
+        KAWS_ETCD_VERSION: s.etcdVersion,
+        KAWS_ETCD_SHA256_AMD64: s.etcdSha256.amd64,
+        KAWS_ETCD_SHA256_ARM64: s.etcdSha256.arm64,
+        KAWS_ETCD_DATA_DIR: etcdPaths.dataDir,
+        KAWS_ETCD_BIN_DIR: etcdPaths.binDir,
+        KAWS_ETCD_CA_CERT: etcdPaths.caCert,
+        KAWS_ETCD_PEER_CERT: etcdPaths.peerCert,
+        KAWS_ETCD_PEER_KEY: etcdPaths.peerKey,
+        KAWS_ETCD_CLUSTER_STATE: etcdPaths.clusterState,
+        KAWS_FETCH_FILES: etcdPaths.fetchScript,
+        KAWS_ETCD_CLIENT_PORT: etcdPorts.client,
+        KAWS_ETCD_PEER_PORT: etcdPorts.peer,
+    }, `kaws: boots etcd member ${s.member.name} of ${s.clusterName}. Runs at every boot; every step is idempotent.`);
 }
 
 /** Runs the boot script once per boot, before etcd. */

@@ -1,5 +1,5 @@
 import { AwsRequest, ResourceRef, attachVolume, onResources, s3GetEncrypted, s3List, s3PutEncrypted, wildcardOnly } from "../nodes/awsRequests";
-import { etcdBackupPrefix } from "../secrets/encryption";
+import { bucketPrefixes } from "../plan/cluster";
 import { NodeRequestScope, nodeRequests } from "../nodes/requests";
 
 /** One etcd member's AWS requests: what its boot, snapshot and restore scripts call, as the etcd role. */
@@ -18,7 +18,7 @@ const bootScript = "kaws-etcd-boot (render/etcd.ts renderEtcdBootScript)";
 
 export function etcdMemberRequests(s: EtcdRequestScope): AwsRequest[] {
     const describe = (action: string): AwsRequest => ({ action, context: {}, source: `${bootScript}: find the member's ENI and volume by tag`, ...wildcardOnly("EC2 Describe actions have no resource type") });
-    const snapshotKey = `${etcdBackupPrefix}${s.member}/20260101T000000Z.db`;
+    const snapshotKey = `${bucketPrefixes.etcdBackups}${s.member}/20260101T000000Z.db`;
     return [
         ...nodeRequests(s),
         describe("ec2:DescribeNetworkInterfaces"),
@@ -26,7 +26,7 @@ export function etcdMemberRequests(s: EtcdRequestScope): AwsRequest[] {
         ...onResources("ec2:AttachNetworkInterface", [s.instance, s.eni], `${bootScript}: aws ec2 attach-network-interface`),
         ...attachVolume(s, s.instance, s.volume, s.volumeKeyArn, `${bootScript}: aws ec2 attach-volume`),
         ...s3PutEncrypted(s, s.bucketArn, snapshotKey, s.keyArn, s.snapshotBytes, "kaws-etcd-snapshot (render/etcd.ts renderEtcdSnapshotScript): aws s3 cp --sse aws:kms"),
-        s3List(s.bucketArn, `${etcdBackupPrefix}${s.member}/`, "operator lists snapshots before a restore (README)"),
+        s3List(s.bucketArn, `${bucketPrefixes.etcdBackups}${s.member}/`, "operator lists snapshots before a restore (README)"),
         ...s3GetEncrypted(s, s.bucketArn, snapshotKey, s.keyArn, "kaws-etcd-restore (render/etcd.ts renderEtcdRestoreScript): aws s3 cp s3://…"),
     ];
 }

@@ -1,23 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { NatStrategy } from "../plan/config";
-import { planSubnets } from "../plan/subnetPlan";
+import { ClusterPlan } from "../plan/cluster";
 
 export interface NetworkArgs {
-    /** Cluster name, used in Name tags (plain: it shapes names). */
-    readonly clusterName: string;
-    /** AWS region, for endpoint service names. */
-    readonly region: pulumi.Input<string>;
-    /** VPC range; subnets are planned inside it (plain: it shapes the resource graph). */
-    readonly vpcCidr: string;
-    /** Number of availability zones to spread over (plain: one subnet pair per AZ). */
-    readonly azCount: number;
-    /** NAT gateways for private egress: one per AZ, a single shared one, or none. */
-    readonly natGateways: NatStrategy;
-    /** Send VPC flow logs to CloudWatch Logs. */
-    readonly flowLogs: boolean;
-    /** Days CloudWatch keeps the flow logs. */
-    readonly flowLogRetentionDays: pulumi.Input<number>;
+    /** Cluster name, VPC range, AZ count, NAT strategy, flow logs and the subnet plan (plain: they shape the graph). */
+    readonly plan: ClusterPlan;
     /** ARN of the cluster's KMS key, which encrypts the flow-log group. */
     readonly kmsKeyArn: pulumi.Input<string>;
 }
@@ -37,25 +24,27 @@ export class Network extends pulumi.ComponentResource {
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:network:Network", name, {}, opts);
-        const plan = planSubnets(args.vpcCidr, args.azCount);
-        this.privateSubnetCidrs = plan.privateCidrs;
+        const { plan } = args;
+        const network = plan.config.network;
+        const clusterName = plan.clusterName;
+        this.privateSubnetCidrs = plan.subnets.privateCidrs;
 
         const zones = aws.getAvailabilityZonesOutput(
             { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
             { parent: this },
         );
         this.azNames = zones.names.apply((names) => {
-            if (names.length < args.azCount) {
-                throw new Error(`kaws:azCount: ${args.azCount} exceeds the ${names.length} availability zones this region offers`);
+            if (names.length < network.azCount) {
+                throw new Error(`kaws:azCount: ${network.azCount} exceeds the ${names.length} availability zones this region offers`);
             }
-            return [...names].sort().slice(0, args.azCount);
+            return [...names].sort().slice(0, network.azCount);
         });
 
         this.vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-            cidrBlock: args.vpcCidr,
+            cidrBlock: network.vpcCidr,
             enableDnsSupport: true,
             enableDnsHostnames: true,
-            tags: { Name: args.clusterName },
+            tags: { Name: clusterName },
         }, { parent: this });
         this.vpcId = this.vpc.id;
 
@@ -63,50 +52,50 @@ export class Network extends pulumi.ComponentResource {
             vpcId: this.vpc.id,
             ingress: [],
             egress: [],
-            tags: { Name: `${args.clusterName}-default-closed` },
+            tags: { Name: `${clusterName}-default-closed` },
         }, { parent: this });
 
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, {
             vpcId: this.vpc.id,
-            tags: { Name: args.clusterName },
+            tags: { Name: clusterName },
         }, { parent: this });
 
         const azAt = (i: number) => this.azNames.apply((names) => names[i]);
-        this.publicSubnets = plan.publicCidrs.map((cidr, i) => new aws.ec2.Subnet(`${name}-public-${i}`, {
+        this.publicSubnets = plan.subnets.publicCidrs.map((cidr, i) => new aws.ec2.Subnet(`${name}-public-${i}`, {
             vpcId: this.vpc.id,
             cidrBlock: cidr,
             availabilityZone: azAt(i),
             mapPublicIpOnLaunch: false,
-            tags: { Name: pulumi.interpolate`${args.clusterName}-public-${azAt(i)}`, "kubernetes.io/role/elb": "1" },
+            tags: { Name: pulumi.interpolate`${clusterName}-public-${azAt(i)}`, "kubernetes.io/role/elb": "1" },
         }, { parent: this }));
-        this.privateSubnets = plan.privateCidrs.map((cidr, i) => new aws.ec2.Subnet(`${name}-private-${i}`, {
+        this.privateSubnets = plan.subnets.privateCidrs.map((cidr, i) => new aws.ec2.Subnet(`${name}-private-${i}`, {
             vpcId: this.vpc.id,
             cidrBlock: cidr,
             availabilityZone: azAt(i),
             mapPublicIpOnLaunch: false,
-            tags: { Name: pulumi.interpolate`${args.clusterName}-private-${azAt(i)}`, "kubernetes.io/role/internal-elb": "1" },
+            tags: { Name: pulumi.interpolate`${clusterName}-private-${azAt(i)}`, "kubernetes.io/role/internal-elb": "1" },
         }, { parent: this }));
 
         const publicRouteTable = new aws.ec2.RouteTable(`${name}-public`, {
             vpcId: this.vpc.id,
             routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-            tags: { Name: `${args.clusterName}-public` },
+            tags: { Name: `${clusterName}-public` },
         }, { parent: this });
         this.publicSubnets.forEach((subnet, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, {
             subnetId: subnet.id,
             routeTableId: publicRouteTable.id,
         }, { parent: this }));
 
-        const natCount = { perAz: args.azCount, single: 1, none: 0 }[args.natGateways];
+        const natCount = { perAz: network.azCount, single: 1, none: 0 }[network.natGateways];
         this.natGateways = [...Array(natCount).keys()].map((i) => {
             const eip = new aws.ec2.Eip(`${name}-nat-${i}`, {
                 domain: "vpc",
-                tags: { Name: pulumi.interpolate`${args.clusterName}-nat-${azAt(i)}` },
+                tags: { Name: pulumi.interpolate`${clusterName}-nat-${azAt(i)}` },
             }, { parent: this, dependsOn: [igw] });
             return new aws.ec2.NatGateway(`${name}-nat-${i}`, {
                 allocationId: eip.id,
                 subnetId: this.publicSubnets[i].id,
-                tags: { Name: pulumi.interpolate`${args.clusterName}-nat-${azAt(i)}` },
+                tags: { Name: pulumi.interpolate`${clusterName}-nat-${azAt(i)}` },
             }, { parent: this, dependsOn: [igw] });
         });
 
@@ -116,7 +105,7 @@ export class Network extends pulumi.ComponentResource {
             const table = new aws.ec2.RouteTable(`${name}-private-${i}`, {
                 vpcId: this.vpc.id,
                 routes: nat ? [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] : [],
-                tags: { Name: pulumi.interpolate`${args.clusterName}-private-${azAt(i)}` },
+                tags: { Name: pulumi.interpolate`${clusterName}-private-${azAt(i)}` },
             }, { parent: this });
             new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, {
                 subnetId: subnet.id,
@@ -127,13 +116,13 @@ export class Network extends pulumi.ComponentResource {
 
         new aws.ec2.VpcEndpoint(`${name}-s3`, {
             vpcId: this.vpc.id,
-            serviceName: pulumi.interpolate`com.amazonaws.${args.region}.s3`,
+            serviceName: pulumi.interpolate`com.amazonaws.${plan.region}.s3`,
             vpcEndpointType: "Gateway",
             routeTableIds: [publicRouteTable.id, ...this.privateRouteTables.map((table) => table.id)],
-            tags: { Name: `${args.clusterName}-s3` },
+            tags: { Name: `${clusterName}-s3` },
         }, { parent: this });
 
-        if (args.flowLogs) this.createFlowLogs(name, args);
+        if (network.flowLogs) this.createFlowLogs(name, args);
 
         this.registerOutputs({
             vpcId: this.vpcId,
@@ -151,8 +140,8 @@ export class Network extends pulumi.ComponentResource {
 
     private createFlowLogs(name: string, args: NetworkArgs): void {
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
-            name: `/kaws/${args.clusterName}/vpc-flow-logs`,
-            retentionInDays: args.flowLogRetentionDays,
+            name: `/kaws/${args.plan.clusterName}/vpc-flow-logs`,
+            retentionInDays: args.plan.config.network.flowLogRetentionDays,
             kmsKeyId: args.kmsKeyArn,
         }, { parent: this });
         const role = new aws.iam.Role(`${name}-flow-logs`, {

@@ -1,23 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { apiPort } from "../controlPlane/apiLoadBalancer";
-import { etcdPorts } from "../etcd/render";
-
-export const kubeletPort = 10250;
-/** Weave Net: TCP 6783 control, UDP 6783-6784 data (sleeve / fast datapath), ESP for encrypted fast datapath. */
-export const weavePorts = { tcp: 6783, udpFrom: 6783, udpTo: 6784, espProtocol: "50" } as const;
+import { ClusterPlan, ports } from "../plan/cluster";
 
 export interface SecurityGroupsArgs {
-    /** Cluster name; names the groups <cluster>-etcd, <cluster>-controlplane, <cluster>-workers. */
-    readonly clusterName: string;
+    /** Cluster name (names the groups <cluster>-etcd, -controlplane, -workers) and the VPC range (the DNS resolver, the internal API load balancer). */
+    readonly plan: ClusterPlan;
     readonly vpcId: pulumi.Input<string>;
-    /** VPC range: where the Amazon DNS resolver and the internal API load balancer live. */
-    readonly vpcCidr: string;
     /** Security group of the API load balancer (from ApiLoadBalancer). */
     readonly apiLoadBalancerSecurityGroupId: pulumi.Input<string>;
 }
 
-type Protocol = "tcp" | "udp" | typeof weavePorts.espProtocol | "-1";
+type Protocol = "tcp" | "udp" | typeof ports.weave.espProtocol | "-1";
 
 interface Rule {
     readonly protocol: Protocol;
@@ -39,14 +32,15 @@ export class SecurityGroups extends pulumi.ComponentResource {
 
     constructor(name: string, args: SecurityGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:network:SecurityGroups", name, {}, opts);
+        const vpcCidr = args.plan.config.network.vpcCidr;
         const group = (kind: string, description: string) => new aws.ec2.SecurityGroup(`${name}-${kind}`, {
             vpcId: args.vpcId,
             description,
-            tags: { Name: `${args.clusterName}-${kind}` },
+            tags: { Name: `${args.plan.clusterName}-${kind}` },
         }, { parent: this });
-        this.etcd = group("etcd", `etcd members of ${args.clusterName}`);
-        this.controlPlane = group("controlplane", `Kubernetes control-plane nodes of ${args.clusterName}`);
-        this.workers = group("workers", `Kubernetes worker nodes of ${args.clusterName}`);
+        this.etcd = group("etcd", `etcd members of ${args.plan.clusterName}`);
+        this.controlPlane = group("controlplane", `Kubernetes control-plane nodes of ${args.plan.clusterName}`);
+        this.workers = group("workers", `Kubernetes worker nodes of ${args.plan.clusterName}`);
 
         const groups = { etcd: this.etcd, controlplane: this.controlPlane, workers: this.workers };
         type Kind = keyof typeof groups;
@@ -76,32 +70,32 @@ export class SecurityGroups extends pulumi.ComponentResource {
 
         // etcd: clients (API servers, and members themselves for health checks) on 2379, peers on 2380 only.
         for (const source of ["controlplane", "etcd"] as Kind[]) {
-            allow(source, "etcd", "etcd-client", { protocol: "tcp", from: etcdPorts.client, description: "etcd clients" });
+            allow(source, "etcd", "etcd-client", { protocol: "tcp", from: ports.etcdClient, description: "etcd clients" });
         }
-        allow("etcd", "etcd", "etcd-peer", { protocol: "tcp", from: etcdPorts.peer, description: "etcd peers" });
+        allow("etcd", "etcd", "etcd-peer", { protocol: "tcp", from: ports.etcdPeer, description: "etcd peers" });
 
         // Kubernetes API: from the load balancer and from every node (kubelets, kube-proxy, add-ons).
         new aws.vpc.SecurityGroupIngressRule(`${name}-controlplane-in-api-from-lb`, {
             securityGroupId: this.controlPlane.id,
             referencedSecurityGroupId: args.apiLoadBalancerSecurityGroupId,
-            ...ruleArgs({ protocol: "tcp", from: apiPort, description: "Kubernetes API through the load balancer" }),
+            ...ruleArgs({ protocol: "tcp", from: ports.api, description: "Kubernetes API through the load balancer" }),
         }, { parent: this });
         for (const source of nodeKinds) {
-            allow(source, "controlplane", "api", { protocol: "tcp", from: apiPort, description: "Kubernetes API" }, workersOpenEgress(source));
+            allow(source, "controlplane", "api", { protocol: "tcp", from: ports.api, description: "Kubernetes API" }, workersOpenEgress(source));
         }
 
         // kubelet API: only the API servers call it (logs, exec, port-forward, metrics via the aggregator).
         for (const target of nodeKinds) {
-            allow("controlplane", target, "kubelet", { protocol: "tcp", from: kubeletPort, description: "kubelet API" });
+            allow("controlplane", target, "kubelet", { protocol: "tcp", from: ports.kubelet, description: "kubelet API" });
         }
 
         // Weave Net between every pair of Kubernetes nodes.
         for (const source of nodeKinds) {
             for (const target of nodeKinds) {
                 const open = workersOpenEgress(source);
-                allow(source, target, "weave-tcp", { protocol: "tcp", from: weavePorts.tcp, description: "weave control" }, open);
-                allow(source, target, "weave-udp", { protocol: "udp", from: weavePorts.udpFrom, to: weavePorts.udpTo, description: "weave data" }, open);
-                allow(source, target, "weave-esp", { protocol: weavePorts.espProtocol, description: "weave encrypted fast datapath (ESP)" }, open);
+                allow(source, target, "weave-tcp", { protocol: "tcp", from: ports.weave.tcp, description: "weave control" }, open);
+                allow(source, target, "weave-udp", { protocol: "udp", from: ports.weave.udpFrom, to: ports.weave.udpTo, description: "weave data" }, open);
+                allow(source, target, "weave-esp", { protocol: ports.weave.espProtocol, description: "weave encrypted fast datapath (ESP)" }, open);
             }
         }
 
@@ -116,10 +110,10 @@ export class SecurityGroups extends pulumi.ComponentResource {
         }, { parent: this });
         for (const kind of ["etcd", "controlplane"] as Kind[]) {
             egressTo(kind, "https", "0.0.0.0/0", { protocol: "tcp", from: 443, description: "HTTPS: AWS APIs, registries, releases" });
-            egressTo(kind, "dns-udp", args.vpcCidr, { protocol: "udp", from: 53, description: "Amazon DNS resolver" });
-            egressTo(kind, "dns-tcp", args.vpcCidr, { protocol: "tcp", from: 53, description: "Amazon DNS resolver" });
+            egressTo(kind, "dns-udp", vpcCidr, { protocol: "udp", from: 53, description: "Amazon DNS resolver" });
+            egressTo(kind, "dns-tcp", vpcCidr, { protocol: "tcp", from: 53, description: "Amazon DNS resolver" });
         }
-        egressTo("controlplane", "api-lb", args.vpcCidr, { protocol: "tcp", from: apiPort, description: "Kubernetes API load balancer" });
+        egressTo("controlplane", "api-lb", vpcCidr, { protocol: "tcp", from: ports.api, description: "Kubernetes API load balancer" });
         egressTo("workers", "all", "0.0.0.0/0", { protocol: "-1", description: "workloads and node traffic" });
 
         this.registerOutputs({ etcd: this.etcd.id, controlPlane: this.controlPlane.id, workers: this.workers.id });

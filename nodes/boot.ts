@@ -1,5 +1,7 @@
+import * as path from "path";
 import { renderCloudConfig } from "./cloudInit";
 import { renderFetchFilesScript } from "./fileDelivery";
+import { renderShellScript } from "./shellScript";
 import { kubeletPaths } from "./kubelet";
 import { runtimePaths } from "./containerd";
 import { controlPlanePaths, localApiServer } from "../controlPlane/render";
@@ -23,6 +25,8 @@ export const bootPaths = {
     fetchFiles: "/usr/local/sbin/kaws-fetch-files",
     boot: "/usr/local/sbin/kaws-boot",
     nodeEnv: "/etc/kaws/node.env",
+    /** The pkgs.k8s.io repository of the Kubernetes minor. */
+    kubernetesRepo: "/etc/yum.repos.d/kubernetes.repo",
     markControlPlaneScript: "/usr/local/sbin/kaws-mark-control-plane",
     markControlPlaneUnit: "/etc/systemd/system/kaws-mark-control-plane.service",
 } as const;
@@ -48,71 +52,24 @@ function check(spec: NodeBootSpec): void {
  */
 export function renderNodeBootScript(spec: NodeBootSpec): string {
     check(spec);
-    const minor = spec.kubernetesVersion.split(".").slice(0, 2).join(".");
-    const repo = `https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/`;
-    const controlPlane = spec.role === "controlplane";
-    return `#!/bin/bash
-# kaws node boot (${spec.role}): Kubernetes ${spec.kubernetesVersion}, AL2023 ${spec.al2023Release}.
-set -euo pipefail
-
-imds() {
-  local token
-  token=$(curl -fsS --retry 5 -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-  curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
-}
-
-node_name=$(imds local-hostname)
-node_ip=$(imds local-ipv4)
-hostnamectl set-hostname "$node_name"
-install -d -m 0755 /etc/kaws
-printf 'KAWS_NODE_IP=%s\\n' "$node_ip" > ${bootPaths.nodeEnv}
-
-cat > /etc/yum.repos.d/kubernetes.repo <<'REPO'
-[kubernetes]
-name=Kubernetes v${minor}
-baseurl=${repo}
-enabled=1
-gpgcheck=1
-repo_gpgcheck=1
-gpgkey=${repo}repodata/repomd.xml.key
-exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
-REPO
-
-dnf install -y --releasever=${spec.al2023Release} containerd runc iptables-nft conntrack-tools
-dnf install -y --disableexcludes=kubernetes kubelet-${spec.kubernetesVersion} kubectl-${spec.kubernetesVersion} cri-tools-${spec.criToolsVersion}
-
-case "$(uname -m)" in
-  x86_64) arch=amd64; ecr_provider_sha256=${spec.ecrCredentialProvider.sha256.amd64} ;;
-  aarch64) arch=arm64; ecr_provider_sha256=${spec.ecrCredentialProvider.sha256.arm64} ;;
-  *) echo "unsupported architecture $(uname -m)" >&2; exit 1 ;;
-esac
-
-# Optional: private ECR pulls. Without a verified provider kubelet still starts (it refuses to start with a
-# configured provider whose binary is missing), so a failed download removes the drop-in that enables it.
-install_ecr_credential_provider() {
-  local download
-  download=$(mktemp)
-  if curl -fsSL --retry 5 -o "$download" \
-      "https://artifacts.k8s.io/binaries/cloud-provider-aws/${spec.ecrCredentialProvider.version}/linux/$arch/ecr-credential-provider-linux-$arch" \
-    && echo "$ecr_provider_sha256  $download" | sha256sum --check --quiet --strict -; then
-    install -D -m 0755 "$download" ${kubeletPaths.credentialProviderBinDir}/ecr-credential-provider
-  else
-    echo "warning: ecr-credential-provider ${spec.ecrCredentialProvider.version} did not download or verify; private ECR images will not pull" >&2
-    rm -f ${kubeletPaths.credentialProviderDropIn}
-  fi
-  rm -f "$download"
-}
-
-${bootPaths.fetchFiles}
-install_ecr_credential_provider
-install -d -m 0700 ${kubeletPaths.staticPods}${controlPlane ? ` ${controlPlanePaths.auditLogDir}` : ""}
-
-systemctl restart systemd-modules-load.service
-sysctl --load ${runtimePaths.sysctls}
-systemctl daemon-reload
-systemctl enable --now containerd.service
-systemctl enable --now kubelet.service
-${controlPlane ? `systemctl start --no-block ${bootPaths.markControlPlaneUnit.split("/").pop()}\n` : ""}`;
+    return renderShellScript("nodes/boot.sh", {
+        KAWS_IS_CONTROL_PLANE: spec.role === "controlplane" ? 1 : 0,
+        KAWS_KUBERNETES_VERSION: spec.kubernetesVersion,
+        KAWS_CRI_TOOLS_VERSION: spec.criToolsVersion,
+        KAWS_AL2023_RELEASE: spec.al2023Release,
+        KAWS_ECR_PROVIDER_VERSION: spec.ecrCredentialProvider.version,
+        KAWS_ECR_PROVIDER_SHA256_AMD64: spec.ecrCredentialProvider.sha256.amd64,
+        KAWS_ECR_PROVIDER_SHA256_ARM64: spec.ecrCredentialProvider.sha256.arm64,
+        KAWS_NODE_ENV: bootPaths.nodeEnv,
+        KAWS_KUBERNETES_REPO_FILE: bootPaths.kubernetesRepo,
+        KAWS_FETCH_FILES: bootPaths.fetchFiles,
+        KAWS_CREDENTIAL_PROVIDER_BIN_DIR: kubeletPaths.credentialProviderBinDir,
+        KAWS_CREDENTIAL_PROVIDER_DROP_IN: kubeletPaths.credentialProviderDropIn,
+        KAWS_STATIC_PODS_DIR: kubeletPaths.staticPods,
+        KAWS_AUDIT_LOG_DIR: controlPlanePaths.auditLogDir,
+        KAWS_SYSCTLS: runtimePaths.sysctls,
+        KAWS_MARK_CONTROL_PLANE_UNIT: path.basename(bootPaths.markControlPlaneUnit),
+    }, `kaws node boot (${spec.role}): Kubernetes ${spec.kubernetesVersion}, AL2023 ${spec.al2023Release}.`);
 }
 
 /**
@@ -122,25 +79,11 @@ ${controlPlane ? `systemctl start --no-block ${bootPaths.markControlPlaneUnit.sp
  * in a private temporary directory and deleted afterwards.
  */
 export function renderMarkControlPlaneScript(): string {
-    const p = controlPlanePaths;
-    return `#!/bin/bash
-set -euo pipefail
-umask 077
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-openssl ecparam -name prime256v1 -genkey -noout -out "$work/client.key"
-openssl req -new -key "$work/client.key" -subj "/O=system:masters/CN=kaws:mark-control-plane" -out "$work/client.csr"
-openssl x509 -req -in "$work/client.csr" -CA ${p.caCert} -CAkey ${p.caKey} -set_serial "0x$(openssl rand -hex 16)" -days 1 -out "$work/client.crt" 2>/dev/null
-node_name=$(hostname)
-kube() {
-  kubectl --server=${localApiServer} --certificate-authority=${p.caCert} \\
-    --client-certificate="$work/client.crt" --client-key="$work/client.key" "$@"
-}
-until kube get node "$node_name" >/dev/null 2>&1; do
-  sleep 10
-done
-kube label node "$node_name" --overwrite node-role.kubernetes.io/control-plane=
-`;
+    return renderShellScript("nodes/mark-control-plane.sh", {
+        KAWS_CA_CERT: controlPlanePaths.caCert,
+        KAWS_CA_KEY: controlPlanePaths.caKey,
+        KAWS_API_SERVER: localApiServer,
+    }, "kaws-mark-control-plane: labels this node as a control-plane node once it has registered.");
 }
 
 export function renderMarkControlPlaneUnit(): string {

@@ -1,3 +1,5 @@
+import { renderShellScript } from "./shellScript";
+
 /** A file a node receives: stored KMS-encrypted in the assets bucket under its role's prefix, installed at boot. */
 export interface NodeFileSpec {
     /** Absolute path on the node. */
@@ -29,24 +31,10 @@ export function renderManifest(files: readonly NodeFileSpec[]): string {
  * own prefix; objects are SSE-KMS) and installs each with its mode and owner. Holds no secret itself.
  */
 export function renderFetchFilesScript(bucket: string, role: string, region: string): string {
-    return `#!/bin/bash
-# Installs this node's files (${role}) from s3://${bucket}/${rolePrefix(role)}/ with the modes and owners in ${manifestName}.
-set -euo pipefail
-umask 077
-staging=$(mktemp -d)
-trap 'rm -rf "$staging"' EXIT
-for attempt in 1 2 3 4 5 6 7 8 9 10; do
-  if aws s3 cp --recursive --only-show-errors --region "${region}" "s3://${bucket}/${rolePrefix(role)}/" "$staging/"; then
-    break
-  fi
-  if [ "$attempt" -eq 10 ]; then
-    echo "could not fetch s3://${bucket}/${rolePrefix(role)}/" >&2
-    exit 1
-  fi
-  sleep $((attempt * 3))
-done
-while read -r mode owner path; do
-  install -D -m "$mode" -o "\${owner%%:*}" -g "\${owner##*:}" "$staging$path" "$path"
-done < "$staging/${manifestName}"
-`;
+    return renderShellScript("nodes/fetch-files.sh", {
+        KAWS_BUCKET: bucket,
+        KAWS_PREFIX: rolePrefix(role),
+        KAWS_REGION: region,
+        KAWS_MANIFEST: manifestName,
+    }, `Installs this node's files (${role}) from s3://${bucket}/${rolePrefix(role)}/ with the modes and owners in ${manifestName}.`);
 }

@@ -9,3 +9,6 @@ export function clusterTags(clusterName: string, environment: Environment): Reco
         "managed-by": "kaws",
     };
 }
+
+/** Tag every worker ASG carries for the cluster-autoscaler; the autoscaler may only resize groups with it. */
+export const autoscalerOwnerTag = (clusterName: string) => `k8s.io/cluster-autoscaler/${clusterName}`;

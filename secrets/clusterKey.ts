@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ClusterPlan } from "../plan/cluster";
+import { Account } from "../nodes/context";
 
 export interface ClusterKeyArgs {
-    /** Cluster name: names the alias alias/kaws-<cluster>. */
-    readonly clusterName: string;
-    /** AWS region: the CloudWatch Logs service principal and log-group ARNs of the key policy are regional. */
-    readonly region: pulumi.Input<string>;
+    /** Cluster name (names the alias alias/kaws-<cluster>) and region (the CloudWatch Logs principal is regional). */
+    readonly plan: ClusterPlan;
+    /** The account that administers the key and whose log groups may use it. */
+    readonly account: Account;
 }
 
 /**
@@ -19,20 +21,19 @@ export class ClusterKey extends pulumi.ComponentResource {
 
     constructor(name: string, args: ClusterKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:encryption:ClusterKey", name, {}, opts);
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
+        const { plan, account } = args;
         // The key and alias were first created inside kaws:encryption:Encryption; the alias keeps their identity
         // (a replaced key would replace every volume encrypted with it).
         const formerParent = { parent: pulumi.createUrn(name, "kaws:encryption:Encryption") };
 
         this.key = new aws.kms.Key(`${name}-key`, {
-            description: `kaws ${args.clusterName}: node files, etcd snapshots, EBS volumes and flow logs`,
+            description: `kaws ${plan.clusterName}: node files, etcd snapshots, EBS volumes and flow logs`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
-            policy: pulumi.all([identity.accountId, partition.partition, partition.dnsSuffix, args.region])
+            policy: pulumi.all([account.id, account.partition, account.dnsSuffix, plan.region])
                 .apply(([account, part, dnsSuffix, region]) => JSON.stringify(keyPolicy(account, part, region, dnsSuffix))),
         }, { parent: this, aliases: [formerParent] });
-        new aws.kms.Alias(`${name}-key`, { name: `alias/kaws-${args.clusterName}`, targetKeyId: this.key.keyId }, { parent: this, aliases: [formerParent] });
+        new aws.kms.Alias(`${name}-key`, { name: `alias/kaws-${plan.clusterName}`, targetKeyId: this.key.keyId }, { parent: this, aliases: [formerParent] });
         this.arn = this.key.arn;
 
         this.registerOutputs({ arn: this.arn });

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { Netmask } from "netmask";
-import { KeyAlgorithm, PkiSettings } from "../plan/config";
-import { apiServerKubeletClientName } from "../addons/bootstrap";
+import { KeyAlgorithm } from "../plan/config";
+import { ClusterPlan, identities } from "../plan/cluster";
 
 /** A certificate authority: its self-signed certificate and its (secret) key. */
 export interface CertificateAuthority {
@@ -20,25 +19,11 @@ export interface IssuedCertificate {
     readonly expiry: pulumi.Output<string>;
 }
 
-/** What an etcd member's certificates name: its fixed IP and stable DNS name. */
-export interface EtcdMemberIdentity {
-    /** etcd-<i>; the certificates' common name. */
-    readonly name: string;
-    readonly ip: string;
-    readonly dnsName: string;
-}
-
-export interface PkiArgs extends PkiSettings {
-    /** Cluster name, in every CA's common name. */
-    readonly clusterName: string;
+export interface PkiArgs {
+    /** Settings (plain: generations are replacement triggers), the service IP, the cluster domain and the etcd members. */
+    readonly plan: ClusterPlan;
     /** DNS names clients use to reach the API (the load balancer's name). */
     readonly apiServerDnsNames: pulumi.Input<string>[];
-    /** Service CIDR; its first address is the kubernetes Service's ClusterIP, a SAN of the API server. */
-    readonly serviceCidr: string;
-    /** Cluster DNS domain, e.g. cluster.local. */
-    readonly clusterDomain: string;
-    /** etcd members (plain: one server and one peer certificate each). */
-    readonly etcdMembers: readonly EtcdMemberIdentity[];
 }
 
 /** The CA, client and server roles of the Kubernetes PKI; every extended usage a role needs and no more. */
@@ -67,11 +52,6 @@ export function privateKeyArgs(keyAlgorithm: KeyAlgorithm): tls.PrivateKeyArgs {
         case "RSA-4096": return { algorithm: "RSA", rsaBits: 4096 };
         default: throw new Error(`kaws:pkiKeyAlgorithm: ${keyAlgorithm} is not supported; accepted: ECDSA-P256, ECDSA-P384, RSA-2048, RSA-4096`);
     }
-}
-
-/** The ClusterIP of the kubernetes Service: the first address of the service range. */
-export function firstServiceIp(serviceCidr: string): string {
-    return new Netmask(serviceCidr).first;
 }
 
 /** Replacement triggers: a CA generation bump replaces CAs and leaves, a leaf generation bump only leaves. */
@@ -111,19 +91,21 @@ export class Pki extends pulumi.ComponentResource {
 
     constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:encryption:Pki", name, {}, opts);
-        const caOptions = { parent: this, replacementTrigger: caTrigger(args.caGeneration) };
-        const leafOptions = { parent: this, replacementTrigger: leafTrigger(args.caGeneration, args.leafGeneration) };
+        const settings = args.plan.config.pki;
+        const clusterName = args.plan.clusterName;
+        const caOptions = { parent: this, replacementTrigger: caTrigger(settings.caGeneration) };
+        const leafOptions = { parent: this, replacementTrigger: leafTrigger(settings.caGeneration, settings.leafGeneration) };
         const expiries: Record<string, pulumi.Output<string>> = {};
 
         const authority = (id: string, commonName: string): CertificateAuthority => {
-            const key = new tls.PrivateKey(`${name}-${id}-key`, privateKeyArgs(args.keyAlgorithm), caOptions);
+            const key = new tls.PrivateKey(`${name}-${id}-key`, privateKeyArgs(settings.keyAlgorithm), caOptions);
             const cert = new tls.SelfSignedCert(`${name}-${id}-cert`, {
                 privateKeyPem: key.privateKeyPem,
                 subject: { commonName, organization: "kaws" },
                 isCaCertificate: true,
                 setSubjectKeyId: true,
-                validityPeriodHours: args.caValidityHours,
-                allowedUses: allowedUses("ca", args.keyAlgorithm),
+                validityPeriodHours: settings.caValidityHours,
+                allowedUses: allowedUses("ca", settings.keyAlgorithm),
             }, caOptions);
             expiries[id] = cert.validityEndTime;
             return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem), expiry: cert.validityEndTime };
@@ -131,7 +113,7 @@ export class Pki extends pulumi.ComponentResource {
 
         const issue = (id: string, ca: CertificateAuthority, role: Exclude<Role, "ca">, subject: tls.types.input.CertRequestSubject,
             sans: { dnsNames?: pulumi.Input<string>[]; ipAddresses?: string[] } = {}): IssuedCertificate => {
-            const key = new tls.PrivateKey(`${name}-${id}-key`, privateKeyArgs(args.keyAlgorithm), leafOptions);
+            const key = new tls.PrivateKey(`${name}-${id}-key`, privateKeyArgs(settings.keyAlgorithm), leafOptions);
             const request = new tls.CertRequest(`${name}-${id}-csr`, {
                 privateKeyPem: key.privateKeyPem,
                 subject,
@@ -142,19 +124,19 @@ export class Pki extends pulumi.ComponentResource {
                 certRequestPem: request.certRequestPem,
                 caCertPem: ca.certPem,
                 caPrivateKeyPem: ca.keyPem,
-                validityPeriodHours: args.leafValidityHours,
-                earlyRenewalHours: args.earlyRenewalHours,
-                allowedUses: allowedUses(role, args.keyAlgorithm),
+                validityPeriodHours: settings.leafValidityHours,
+                earlyRenewalHours: settings.earlyRenewalHours,
+                allowedUses: allowedUses(role, settings.keyAlgorithm),
             }, leafOptions);
             expiries[id] = cert.validityEndTime;
             return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem), expiry: cert.validityEndTime };
         };
 
-        this.clusterCa = authority("ca", `${args.clusterName} kubernetes CA`);
-        this.etcdCa = authority("etcd-ca", `${args.clusterName} etcd CA`);
-        this.frontProxyCa = authority("front-proxy-ca", `${args.clusterName} front-proxy CA`);
+        this.clusterCa = authority("ca", `${clusterName} kubernetes CA`);
+        this.etcdCa = authority("etcd-ca", `${clusterName} etcd CA`);
+        this.frontProxyCa = authority("front-proxy-ca", `${clusterName} front-proxy CA`);
 
-        const serviceAccountKey = new tls.PrivateKey(`${name}-service-account-key`, privateKeyArgs(args.keyAlgorithm), caOptions);
+        const serviceAccountKey = new tls.PrivateKey(`${name}-service-account-key`, privateKeyArgs(settings.keyAlgorithm), caOptions);
         this.serviceAccountKeyPem = pulumi.secret(serviceAccountKey.privateKeyPem);
         this.serviceAccountPublicKeyPem = serviceAccountKey.publicKeyPem;
 
@@ -164,18 +146,18 @@ export class Pki extends pulumi.ComponentResource {
                 "kubernetes",
                 "kubernetes.default",
                 "kubernetes.default.svc",
-                `kubernetes.default.svc.${args.clusterDomain}`,
+                `kubernetes.default.svc.${args.plan.config.kubernetes.clusterDomain}`,
             ],
-            ipAddresses: [firstServiceIp(args.serviceCidr), "127.0.0.1"],
+            ipAddresses: [args.plan.serviceIps.kubernetes, "127.0.0.1"],
         });
-        this.apiServerKubeletClient = issue("apiserver-kubelet-client", this.clusterCa, "client", { commonName: apiServerKubeletClientName });
+        this.apiServerKubeletClient = issue("apiserver-kubelet-client", this.clusterCa, "client", { commonName: identities.apiServerKubeletClient });
         this.apiServerEtcdClient = issue("apiserver-etcd-client", this.etcdCa, "client", { commonName: "kube-apiserver-etcd-client" });
         this.frontProxyClient = issue("front-proxy-client", this.frontProxyCa, "client", { commonName: "front-proxy-client" });
         this.controllerManager = issue("controller-manager", this.clusterCa, "client", { commonName: "system:kube-controller-manager" });
         this.scheduler = issue("scheduler", this.clusterCa, "client", { commonName: "system:kube-scheduler" });
         this.admin = issue("admin", this.clusterCa, "client", { commonName: "kaws-admin", organization: "system:masters" });
 
-        this.etcdMembers = args.etcdMembers.map((member) => {
+        this.etcdMembers = args.plan.etcd.members.map((member) => {
             const sans = { dnsNames: [member.dnsName, "localhost"], ipAddresses: [member.ip, "127.0.0.1"] };
             return {
                 server: issue(`${member.name}-server`, this.etcdCa, "serverAndClient", { commonName: member.name }, sans),

@@ -114,8 +114,10 @@ function perBucket(type: string, what: string, ok: (r: RecordedResource, stack: 
 
 // Launch templates
 const userDataText = (r: RecordedResource): string => Buffer.from(String(plain(r.inputs.userData) ?? ""), "base64").toString("utf8");
+/** Every string inside a secret output (structured ones such as addonSecrets included). */
+const strings = (value: unknown): string[] => (typeof value === "string" ? [value] : value !== null && typeof value === "object" ? Object.values(value).flatMap(strings) : []);
 const secretOutputValues = (stack: Stack): string[] => Object.values(stack.ev.outputs)
-    .filter((o) => o.secret && typeof o.value === "string" && o.value.length >= 8).map((o) => o.value as string);
+    .filter((o) => o.secret).flatMap((o) => strings(o.value)).filter((value) => value.length >= 8);
 const credentialPatterns = [/AKIA[0-9A-Z]{16}/, /ASIA[0-9A-Z]{16}/, /aws_secret_access_key/i, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /client-key-data/, /\btoken:\s*[a-z0-9]{6}\.[a-z0-9]{16}\b/];
 const userDataHasNoSecrets = every(T.launchTemplate, "free of credentials and secret outputs in user data", (r, stack) => {
     const text = userDataText(r);
@@ -519,7 +521,7 @@ describe("AWS checks", function () {
         expect(judge("CKV_AWS_7", broken(prod, T.key, (i) => { i.enableKeyRotation = false; }))).to.not.be.empty;
         expect(judge("CKV_AWS_158", broken(prod, T.logGroup, (i) => { delete i.kmsKeyId; }))).to.not.be.empty;
         expect(judge("CKV_AWS_46", broken(prod, T.launchTemplate, (i) => { i.userData = Buffer.from("#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n").toString("base64"); }))).to.not.be.empty;
-        const token = prod.ev.outputs.bootstrapTokenSecret.value as string;
+        const token = (prod.ev.outputs.addonSecrets.value as { bootstrapTokenSecret: string }).bootstrapTokenSecret;
         expect(judge("AVD-AWS-0129", broken(prod, T.launchTemplate, (i) => { i.userData = Buffer.from(`#cloud-config\nruncmd: [echo ${token}]\n`).toString("base64"); }))).to.not.be.empty;
         const sshFromAnywhere = { ...ofType(prod.ev, T.ingressRule)[0], name: "ssh", inputs: { securityGroupId: "sg", ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0", description: "ssh" } };
         expect(judge("CKV_AWS_24", broken(prod, T.ingressRule, () => undefined, [sshFromAnywhere]))).to.not.be.empty;

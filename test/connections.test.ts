@@ -4,11 +4,9 @@ import { Netmask } from "netmask";
 import * as YAML from "yaml";
 import { Evaluation } from "../automation/offline/engine";
 import { addonSettingsForRender, nodeFilesOf, RenderedFile } from "../automation/offline/render";
-import { loadStackConfig } from "../automation/stackConfig";
-import { parseClusterConfig } from "../plan/config";
 import { KubeObject, renderAddons } from "../addons";
 import { serviceIp } from "../addons/objects";
-import { evaluate, idOf, ofType, root } from "./harness";
+import { evaluate, idOf, ofType } from "./harness";
 
 // Where every client configuration kaws renders connects, from which node kind, and whether that works on
 // AWS: the security groups allow it (both the target's ingress and the source's egress), it never reaches
@@ -19,18 +17,21 @@ type Kind = "etcd" | "controlplane" | "workers";
 interface Connection { readonly client: string; readonly from: Kind; readonly url: URL; readonly caPem?: string }
 interface Model { readonly ev: Evaluation; readonly files: RenderedFile[]; readonly addons: KubeObject[] }
 
+/** The add-ons contract the stack exports: the cluster facts its clients are configured from. */
+const settingsOf = (m: Model) => m.ev.outputs.addonSettings.value as { serviceCidr: string; vpcCidr: string; region: string };
+
 const kindOfRole = (role: string): Kind => (role.startsWith("etcd-") ? "etcd" : role === "controlplane" ? "controlplane" : "workers");
 
 async function model(env: string): Promise<Model> {
     const ev = await evaluate(env);
-    const settings = addonSettingsForRender(ev.outputs, parseClusterConfig(loadStackConfig(root, env)));
+    const settings = addonSettingsForRender(ev.outputs);
     return { ev, files: nodeFilesOf(ev), addons: renderAddons(settings).flatMap((a) => a.objects) };
 }
 
 /** Every client kaws configures: node kubeconfigs, add-on kubeconfigs and in-cluster clients, the apiserver's etcd servers, etcd peers. */
 export function connections(m: Model): Connection[] {
     const out: Connection[] = [];
-    const serviceCidr = String(m.ev.outputs.serviceCidr.value);
+    const serviceCidr = settingsOf(m).serviceCidr;
     for (const file of m.files) {
         const role = file.path.split("/")[0];
         const doc = /\.(conf|yaml)$/.test(file.path) ? safeYaml(file.content) : undefined;
@@ -90,7 +91,7 @@ function network(m: Model) {
     const ingress = ofType(m.ev, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs);
     const egress = ofType(m.ev, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs);
     const lbGroup = ofType(m.ev, "aws:ec2/securityGroup:SecurityGroup").find((g) => idOf(g) === sg.lb)!;
-    const vpcCidr = String(m.ev.outputs.vpcCidr.value);
+    const vpcCidr = settingsOf(m).vpcCidr;
     const ports = (rule: any, port: number, protocol: string) => (rule.ipProtocol === "-1" || rule.protocol === "-1") ||
         ((rule.ipProtocol ?? rule.protocol) === protocol && (protocol === "50" || (port >= Number(rule.fromPort) && port <= Number(rule.toPort ?? rule.fromPort))));
     const covers = (cidr: string) => { const block = new Netmask(cidr); return block.contains(new Netmask(vpcCidr).base) && block.bitmask <= new Netmask(vpcCidr).bitmask; };
@@ -114,7 +115,7 @@ function network(m: Model) {
     const targets = ofType(m.ev, "aws:autoscaling/group:Group").filter((g) => (g.inputs.targetGroupArns ?? []).length > 0).map((g) => kindOfRole(g.inputs.tags.find((t: any) => t.key === "kaws:role").value));
     const cert = (role: string, file: string) => new X509Certificate(m.files.find((f) => f.path === `${role}${file}`)!.content);
     const etcdIps = (m.ev.outputs.etcdMemberIps.value as string[]);
-    return { allows, lb, lbHost, preservesClientIp, targets, cert, etcdIps, serviceCidr: String(m.ev.outputs.serviceCidr.value) };
+    return { allows, lb, lbHost, preservesClientIp, targets, cert, etcdIps, serviceCidr: settingsOf(m).serviceCidr };
 }
 
 /** Resolves a connection to where it lands and returns what would stop it on AWS. */
@@ -187,7 +188,7 @@ function kubeletAndAggregatedProblems(m: Model): { checked: number; problems: st
     if (!approver) problems.push("no kubelet serving-certificate approver");
     else {
         const env = Object.fromEntries(approver.env.map((e: any) => [e.name, e.value]));
-        const region = String(m.ev.outputs.region.value);
+        const region = settingsOf(m).region;
         const privateSubnets = ofType(m.ev, "aws:ec2/subnet:Subnet").filter((sn) => sn.name.includes("-private-")).map((sn) => sn.inputs.cidrBlock as string);
         for (const cidr of privateSubnets) {
             checked++;

@@ -3,9 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { addonFilesOf, nodeFilesOf, planOf } from "../automation/offline/render";
-import { loadStackConfig } from "../automation/stackConfig";
-import { parseClusterConfig } from "../plan/config";
-import { evaluate, root } from "./harness";
+import { evaluate } from "./harness";
 
 // The dev render, committed under test/golden/dev: every file a node receives (with its mode), every add-on
 // object and the resource plan. Generated keys, certificates and random values are masked. A change to what
@@ -34,13 +32,13 @@ async function goldenTree(): Promise<Map<string, string>> {
         tree.set(file.path, mask(file.content));
         modes.push(`${file.mode.toString(8).padStart(4, "0")} ${file.path}`);
     }
-    for (const file of addonFilesOf(ev, parseClusterConfig(loadStackConfig(root, "dev")))) tree.set(mask(file.path), mask(file.content));
+    for (const file of addonFilesOf(ev)) tree.set(mask(file.path), mask(file.content));
     const plan = planOf("dev", ev);
     const resources = [...plan.resources].map((r) => ({ ...r, name: mask(r.name) })).sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
     // Generated at evaluation: the token id and the certificates' expiry times.
     const outputs = {
         ...plan.outputs,
-        bootstrapTokenId: masked,
+        addonSettings: { ...(plan.outputs.addonSettings as object), bootstrapTokenId: masked },
         certificateExpiry: Object.fromEntries(Object.keys(plan.outputs.certificateExpiry as object).map((k) => [k, masked])),
     };
     tree.set("plan.json", mask(JSON.stringify({ ...plan, resources, outputs }, null, 2)) + "\n");

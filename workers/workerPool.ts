@@ -1,25 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Taint, WorkerPoolConfig } from "../plan/config";
+import { Taint } from "../plan/config";
+import { ClusterPlan, WorkerPoolPlan, bucketPrefixes } from "../plan/cluster";
+import { autoscalerOwnerTag } from "../plan/tags";
+import { al2023, ecrCredentialProvider } from "../plan/versions";
+import { ClusterContext } from "../nodes/context";
 import { NodeFile, NodeFiles } from "../nodes/nodeFiles";
+import { buildNodeGroup } from "../nodes/nodeGroup";
 import { NodeRole } from "../nodes/nodeRole";
-import { nodeLaunchTemplate } from "../nodes/launchTemplate";
-import { nodeImageId } from "../nodes/image";
-import { instanceArchitecture } from "../plan/instanceTypes";
-import { autoscalerOwnerTag, workerStatements } from "../controlPlane/policies";
+import { ecrPullStatements } from "../nodes/policies";
 import { kubeletNodeFiles } from "../nodes/kubeletFiles";
-import { al2023, ecrCredentialProvider, pinsFor } from "../plan/versions";
 import { kubeletPaths } from "../nodes/kubelet";
-import { rolePrefix } from "../nodes/fileDelivery";
 import { renderNodeUserData } from "../nodes/boot";
 
-/** Node role of a pool: worker-<pool>. */
-export function workerRole(poolName: string): string {
-    return `worker-${poolName}`;
-}
-
-/** Label every node of a pool carries (kubelets may not set node-role.kubernetes.io/* on themselves). */
-export const poolLabel = "kaws.io/pool";
+/** Workers only pull images (the EBS CSI node plugin needs no AWS permission). */
+export const workerStatements = ecrPullStatements;
 
 /**
  * ASG tags the cluster-autoscaler reads: auto-discovery (enabled + this cluster), and what a node of the
@@ -36,27 +31,11 @@ export function autoscalerTags(clusterName: string, labels: Readonly<Record<stri
 }
 
 export interface WorkerPoolArgs {
-    readonly clusterName: string;
-    readonly region: string;
-    /** Tags for the instances and volumes (the cluster tag lets the cloud controller find them). */
-    readonly tags: Readonly<Record<string, string>>;
-    /** The pool as configured (plain: it shapes the ASG). */
-    readonly pool: WorkerPoolConfig;
-    readonly kubernetesVersion: string;
-    readonly clusterDomain: string;
-    readonly clusterDnsIp: string;
-    /** Pre-baked AMI; the pinned Amazon Linux 2023 release when unset. */
-    readonly imageId?: string;
-    readonly subnetIds: pulumi.Input<string>[];
+    readonly plan: ClusterPlan;
+    readonly context: ClusterContext;
+    /** The pool's plan (plain: it shapes the ASG). */
+    readonly pool: WorkerPoolPlan;
     readonly securityGroupIds: pulumi.Input<string>[];
-    /** https URL of the API load balancer: kubelets bootstrap and talk through it. */
-    readonly apiEndpoint: pulumi.Input<string>;
-    readonly kmsKeyArn: pulumi.Input<string>;
-    readonly assetsBucketName: pulumi.Input<string>;
-    readonly assetsBucketArn: pulumi.Input<string>;
-    readonly clusterCaCertPem: pulumi.Input<string>;
-    readonly bootstrapTokenId: pulumi.Input<string>;
-    readonly bootstrapTokenSecret: pulumi.Input<string>;
 }
 
 /**
@@ -73,93 +52,68 @@ export class WorkerPool extends pulumi.ComponentResource {
 
     constructor(name: string, args: WorkerPoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:workers:WorkerPool", name, {}, opts);
-        const pool = args.pool;
-        const role = workerRole(pool.name);
-        const pins = pinsFor(args.kubernetesVersion);
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
+        const { plan, context: ctx } = args;
+        const pool = args.pool.config;
+        const role = args.pool.role;
 
         this.role = new NodeRole(`${name}-${role}`, {
             kind: "worker",
-            clusterName: args.clusterName,
-            region: args.region,
-            assetsBucketArn: args.assetsBucketArn,
-            kmsKeyArn: args.kmsKeyArn,
-            readPrefixes: [`${rolePrefix(role)}/`],
-            statements: pulumi.all([identity.accountId, partition.partition]).apply(([accountId, part]) =>
-                workerStatements({ partition: part, region: args.region, accountId })),
+            clusterName: plan.clusterName,
+            region: plan.region,
+            assetsBucketArn: ctx.bucket.arn,
+            kmsKeyArn: ctx.keyArn,
+            readPrefixes: [`${bucketPrefixes.nodes(role)}/`],
+            statements: pulumi.all([ctx.account.id, ctx.account.partition]).apply(([accountId, partition]) =>
+                workerStatements({ partition, region: plan.region, accountId })),
         }, { parent: this });
 
-        const labels = { ...pool.labels, [poolLabel]: pool.name };
         const files: NodeFile[] = [
-            { path: kubeletPaths.clientCa, mode: "0600", content: args.clusterCaCertPem },
-            ...kubeletNodeFiles({
-                clusterName: args.clusterName,
-                server: args.apiEndpoint,
-                clusterCaCertPem: args.clusterCaCertPem,
-                bootstrapTokenId: args.bootstrapTokenId,
-                bootstrapTokenSecret: args.bootstrapTokenSecret,
-                clusterDnsIp: args.clusterDnsIp,
-                clusterDomain: args.clusterDomain,
-                nodeLabels: labels,
-                taints: pool.taints,
-                sandboxImage: `registry.k8s.io/pause:${pins.pause}`,
-            }),
+            { path: kubeletPaths.clientCa, mode: "0600", content: ctx.clusterCaCertPem },
+            ...kubeletNodeFiles(plan, ctx, { server: ctx.apiEndpoint, nodeLabels: args.pool.nodeLabels, taints: pool.taints }),
         ];
-        this.files = new NodeFiles(`${name}-${role}`, { role, bucket: args.assetsBucketName, kmsKeyArn: args.kmsKeyArn, files }, { parent: this });
-
-        const userData = pulumi.output(args.assetsBucketName).apply((bucket) => renderNodeUserData({
+        const group = buildNodeGroup(this, `${name}-${role}`, plan, ctx, {
             role,
-            bucket,
-            region: args.region,
-            kubernetesVersion: args.kubernetesVersion,
-            criToolsVersion: pins.criTools,
-            al2023Release: al2023.release,
-            ecrCredentialProvider,
-        }));
-        this.launchTemplate = nodeLaunchTemplate(`${name}-${role}`, {
-            role,
-            tags: args.tags,
-            imageId: nodeImageId(args.imageId, instanceArchitecture(pool.instanceTypes[0]), this),
-            instanceProfileName: this.role.instanceProfileName,
-            securityGroupIds: args.securityGroupIds,
-            kmsKeyArn: args.kmsKeyArn,
-            rootVolumeSizeGiB: pool.rootVolumeSizeGiB,
-            userData,
-            filesDigest: this.files.digest,
-            imdsHopLimit: pool.podsNeedImds ? 2 : 1,
-        }, this);
-
-        const tags = { ...args.tags, Name: `${args.clusterName}-${role}`, "kaws:role": role, ...autoscalerTags(args.clusterName, labels, pool.taints) };
-        this.autoScalingGroup = new aws.autoscaling.Group(`${name}-${role}`, {
-            name: `${args.clusterName}-${role}`,
-            vpcZoneIdentifiers: args.subnetIds,
-            minSize: pool.minSize,
-            maxSize: pool.maxSize,
-            desiredCapacity: pool.desiredSize,
-            capacityRebalance: true,
-            mixedInstancesPolicy: {
+            iamRole: this.role,
+            files,
+            userData: (bucket) => renderNodeUserData({
+                role,
+                bucket,
+                region: plan.region,
+                kubernetesVersion: plan.pins.kubernetes,
+                criToolsVersion: plan.pins.criTools,
+                al2023Release: al2023.release,
+                ecrCredentialProvider,
+            }),
+            instances: { types: pool.instanceTypes, securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: pool.rootVolumeSizeGiB, imdsHopLimit: pool.podsNeedImds ? 2 : 1 },
+            scaling: {
+                args: {
+                    vpcZoneIdentifiers: ctx.privateSubnets.map((s) => s.id),
+                    minSize: pool.minSize,
+                    maxSize: pool.maxSize,
+                    desiredCapacity: pool.desiredSize,
+                    capacityRebalance: true,
+                    healthCheckType: "EC2",
+                    healthCheckGracePeriod: 300,
+                    defaultInstanceWarmup: 300,
+                    instanceRefresh: {
+                        strategy: "Rolling",
+                        preferences: { minHealthyPercentage: 90, maxHealthyPercentage: 110, skipMatching: true, instanceWarmup: "300" },
+                    },
+                    waitForCapacityTimeout: "0",
+                },
                 instancesDistribution: {
                     onDemandBaseCapacity: pool.onDemandBaseCapacity,
                     onDemandPercentageAboveBaseCapacity: pool.onDemandPercentageAboveBase,
                     onDemandAllocationStrategy: "prioritized",
                     spotAllocationStrategy: "price-capacity-optimized",
                 },
-                launchTemplate: {
-                    launchTemplateSpecification: { launchTemplateId: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
-                    overrides: pool.instanceTypes.map((instanceType) => ({ instanceType })),
-                },
+                tags: autoscalerTags(plan.clusterName, args.pool.nodeLabels, pool.taints),
+                ignoreChanges: ["desiredCapacity"],
             },
-            healthCheckType: "EC2",
-            healthCheckGracePeriod: 300,
-            defaultInstanceWarmup: 300,
-            instanceRefresh: {
-                strategy: "Rolling",
-                preferences: { minHealthyPercentage: 90, maxHealthyPercentage: 110, skipMatching: true, instanceWarmup: "300" },
-            },
-            waitForCapacityTimeout: "0",
-            tags: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
-        }, { parent: this, dependsOn: [this.files], ignoreChanges: ["desiredCapacity"] });
+        });
+        this.files = group.files;
+        this.launchTemplate = group.launchTemplate;
+        this.autoScalingGroup = group.autoScalingGroup;
 
         this.registerOutputs({ autoScalingGroupName: this.autoScalingGroup.name, roleArn: this.role.role.arn });
     }

@@ -1,33 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ClusterAddons } from "../clusterAddons";
+import { addonSecretFields, parseAddonSecrets, parseAddonSettings } from "../settings";
 
-// Config keys are the infra stack's output names (see Pulumi.yaml); the driver copies them over.
+// The infra stack's add-ons contract (addons/settings.ts), copied here by the driver or an ESC environment.
 const config = new pulumi.Config("kaws-addons");
-const clusterName = config.require("clusterName");
+const settings = parseAddonSettings(config.requireObject("addonSettings"), "kaws-addons:addonSettings");
+const secrets = config.requireSecretObject<unknown>("addonSecrets").apply((value) => parseAddonSecrets(value, "kaws-addons:addonSecrets"));
+const secret = (field: typeof addonSecretFields[number]) => secrets.apply((s) => s[field]);
 
 const provider = new k8s.Provider("cluster", {
     kubeconfig: config.requireSecret("kubeconfig"),
     enableServerSideApply: true,
 });
 
-const addons = new ClusterAddons(clusterName, {
+const addons = new ClusterAddons(settings.clusterName, {
     provider,
-    settings: {
-        clusterName,
-        region: config.require("region"),
-        kubernetesVersion: config.require("kubernetesVersion"),
-        podCidr: config.require("podCidr"),
-        serviceCidr: config.require("serviceCidr"),
-        clusterDomain: config.require("clusterDomain"),
-        vpcCidr: config.require("vpcCidr"),
-        apiEndpoint: config.require("apiEndpoint"),
-        kmsKeyArn: config.require("kmsKeyArn"),
-        bootstrapTokenId: config.require("bootstrapTokenId"),
-        bootstrapTokenSecret: config.requireSecret("bootstrapTokenSecret"),
-        weavePassword: config.requireSecret("weavePassword"),
-        clusterAutoscaler: config.getBoolean("clusterAutoscaler") ?? false,
-    },
+    settings: { ...settings, bootstrapTokenSecret: secret("bootstrapTokenSecret"), weavePassword: secret("weavePassword") },
 });
 
 export const installedAddons = addons.addonNames;

@@ -5,7 +5,7 @@ import { evaluateStack, Evaluation } from "./engine";
 import { loadStackConfig } from "../stackConfig";
 import { manifestName } from "../../nodes/fileDelivery";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
-import { ClusterConfig, parseClusterConfig } from "../../plan/config";
+import { addonSecretFields, parseAddonSettings } from "../../addons/settings";
 
 // Secret inputs are recorded in Pulumi's secret envelope; a rendered file holds the value itself.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -94,7 +94,7 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
     for (const file of nodeFilesOf(evaluation)) write(file.path, file.content, file.mode);
     const plan = planOf(env, evaluation);
     write("plan.json", JSON.stringify(plan, null, 2) + "\n");
-    for (const file of addonFilesOf(evaluation, parseClusterConfig(loadStackConfig(root, env)))) write(file.path, file.content);
+    for (const file of addonFilesOf(evaluation)) write(file.path, file.content);
     const kubeconfig = evaluation.outputs.kubeconfig?.value;
     if (typeof kubeconfig === "string") write("kubeconfig", kubeconfig, 0o600);
     return { outDir, resourceCount: plan.resources.length, files };
@@ -103,35 +103,17 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
 // ---- Add-ons: DIR/addons/<kind>-<name>.yaml, from the same renderers the ClusterAddons component uses ----
 
 /**
- * The add-on settings the add-ons stack would receive from this evaluation's outputs. Secret outputs are
- * written as "[secret]"; outputs the program does not export (yet) come from the stack configuration, or
- * are marked placeholders for cloud-assigned values.
+ * The add-on settings the add-ons stack would receive: the evaluation's addonSettings output (the same
+ * contract the driver copies), with the secret ones written as "[secret]". Identifiers the cloud assigns
+ * are the offline engine's marked placeholders.
  */
-export function addonSettingsForRender(outputs: Evaluation["outputs"], config: ClusterConfig): AddonSettings {
-    const plain = (key: string, fallback: string): string => {
-        const output = outputs[key];
-        if (output === undefined || output.value === undefined) return fallback;
-        return output.secret ? redacted : String(output.value);
-    };
-    return {
-        clusterName: plain("clusterName", config.clusterName),
-        region: plain("region", config.region),
-        kubernetesVersion: plain("kubernetesVersion", config.kubernetes.version),
-        podCidr: plain("podCidr", config.kubernetes.podCidr),
-        serviceCidr: plain("serviceCidr", config.kubernetes.serviceCidr),
-        clusterDomain: plain("clusterDomain", config.kubernetes.clusterDomain),
-        vpcCidr: plain("vpcCidr", config.network.vpcCidr),
-        apiEndpoint: plain("apiEndpoint", "https://placeholder-api-endpoint:6443"),
-        kmsKeyArn: plain("kmsKeyArn", "placeholder-kms-key-arn"),
-        bootstrapTokenId: plain("bootstrapTokenId", "placeholder-token-id"),
-        bootstrapTokenSecret: redacted,
-        weavePassword: redacted,
-        clusterAutoscaler: outputs.clusterAutoscaler ? outputs.clusterAutoscaler.value === true : config.addons.clusterAutoscaler,
-    };
+export function addonSettingsForRender(outputs: Evaluation["outputs"]): AddonSettings {
+    const settings = parseAddonSettings(outputs.addonSettings?.value, "the program's addonSettings output");
+    return { ...settings, ...Object.fromEntries(addonSecretFields.map((field) => [field, redacted])) } as AddonSettings;
 }
 
 /** Every add-on object as its own YAML document, one file each. */
-export function addonFilesOf(evaluation: Evaluation, config: ClusterConfig): RenderedFile[] {
-    const objects: KubeObject[] = renderAddons(addonSettingsForRender(evaluation.outputs, config)).flatMap((addon) => addon.objects);
+export function addonFilesOf(evaluation: Evaluation): RenderedFile[] {
+    const objects: KubeObject[] = renderAddons(addonSettingsForRender(evaluation.outputs)).flatMap((addon) => addon.objects);
     return objects.map((obj) => ({ path: `addons/${addonFileName(obj)}`, content: YAML.stringify(obj), mode: 0o644 }));
 }

@@ -5,26 +5,24 @@ import * as YAML from "yaml";
 import { evaluateStack, Evaluation, RecordedResource } from "../../automation/offline/engine";
 import { root } from "../harness";
 import { renderAddons } from "../../addons";
+import { addonsConfigFrom } from "../../automation/driver";
 
 const addonsDir = path.join(root, "addons", "program");
 
-/** Infra outputs as the driver copies them into the add-ons stack's config (fake values). */
-export const fakeAddonsConfig: Record<string, string> = {
-    "kaws-addons:clusterName": "kaws-test",
-    "kaws-addons:region": "eu-west-1",
-    "kaws-addons:kubernetesVersion": "1.36.4",
-    "kaws-addons:podCidr": "10.32.0.0/12",
-    "kaws-addons:serviceCidr": "10.96.0.0/12",
-    "kaws-addons:clusterDomain": "cluster.local",
-    "kaws-addons:vpcCidr": "10.0.0.0/16",
-    "kaws-addons:apiEndpoint": "https://api.example:6443",
-    "kaws-addons:kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/fake",
-    "kaws-addons:bootstrapTokenId": "abcdef",
-    "kaws-addons:clusterAutoscaler": "true",
-    "kaws-addons:kubeconfig": "apiVersion: v1\nkind: Config\n# fake-kubeconfig-secret\n",
-    "kaws-addons:bootstrapTokenSecret": "fake-bootstrap-secret-0123",
-    "kaws-addons:weavePassword": "fake-weave-password-0123456789abcdef",
-};
+/** The add-ons stack's config as the driver writes it from the infra stack's outputs (fake values). */
+export const fakeAddonsConfig: Record<string, string> = Object.fromEntries(Object.entries(addonsConfigFrom({
+    kubeconfig: { value: "apiVersion: v1\nkind: Config\n# fake-kubeconfig-secret\n", secret: true },
+    addonSettings: {
+        value: {
+            clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
+            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "https://api.example:6443",
+            kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/fake", bootstrapTokenId: "abcdef", clusterAutoscaler: true,
+        },
+        secret: false,
+    },
+    addonSecrets: { value: { bootstrapTokenSecret: "fake-bootstrap-secret-0123", weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
+})).map(([key, { value }]) => [key, value]));
+const fakeSecrets = JSON.parse(fakeAddonsConfig["kaws-addons:addonSecrets"]);
 
 /** The value of a recorded input that must be a Pulumi secret (the engine's secret wrapper); fails on plain values. */
 function secretValue(input: unknown): unknown {
@@ -75,14 +73,14 @@ describe("ClusterAddons through the add-ons program (addons/program)", () => {
 
     it("passes the secrets from config into the Secrets, and the KMS key into the default StorageClass", () => {
         const weave = kubernetesObjects.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "kube-system/weave-passwd")!;
-        expect((secretValue(weave.inputs.stringData) as any)["weave-passwd"]).to.equal(fakeAddonsConfig["kaws-addons:weavePassword"]);
+        expect((secretValue(weave.inputs.stringData) as any)["weave-passwd"]).to.equal(fakeSecrets.weavePassword);
         const gp3 = kubernetesObjects.find((r) => r.name === "gp3-encrypted")!;
-        expect(gp3.inputs.parameters.kmsKeyId).to.equal(fakeAddonsConfig["kaws-addons:kmsKeyArn"]);
+        expect(gp3.inputs.parameters.kmsKeyId).to.equal(JSON.parse(fakeAddonsConfig["kaws-addons:addonSettings"]).kmsKeyArn);
     });
 
     it("installs the bootstrap token Secret from config and reports the installed add-ons", () => {
         const bootstrapSecret = kubernetesObjects.find((r) => r.name === "kube-system/bootstrap-token-abcdef")!;
-        expect((secretValue(bootstrapSecret.inputs.stringData) as any)["token-secret"]).to.equal(fakeAddonsConfig["kaws-addons:bootstrapTokenSecret"]);
+        expect((secretValue(bootstrapSecret.inputs.stringData) as any)["token-secret"]).to.equal(fakeSecrets.bootstrapTokenSecret);
         expect(evaluation.outputs.installedAddons.value).to.include.members(["weave-net", "coredns", "cluster-autoscaler"]);
     });
 });

@@ -36,19 +36,18 @@ const kubeconfigText = [
 const infraOutputs: StackOutputs = {
     clusterName: { value: "kaws-test", secret: false },
     region: { value: "eu-west-1", secret: false },
-    kubernetesVersion: { value: "1.36.4", secret: false },
-    podCidr: { value: "10.32.0.0/12", secret: false },
-    serviceCidr: { value: "10.96.0.0/12", secret: false },
-    clusterDomain: { value: "cluster.local", secret: false },
-    vpcCidr: { value: "10.0.0.0/16", secret: false },
     apiEndpoint: { value: "https://api.kaws-test.example:6443", secret: false },
     clusterCaCertificate: { value: fakeCa, secret: false },
-    kmsKeyArn: { value: "arn:aws:kms:eu-west-1:123456789012:key/fake", secret: false },
-    bootstrapTokenId: { value: "abcdef", secret: false },
-    clusterAutoscaler: { value: true, secret: false },
     kubeconfig: { value: kubeconfigText, secret: true },
-    weavePassword: { value: secrets.weavePassword, secret: true },
-    bootstrapTokenSecret: { value: secrets.bootstrapTokenSecret, secret: true },
+    addonSettings: {
+        value: {
+            clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
+            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "https://api.kaws-test.example:6443",
+            kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/fake", bootstrapTokenId: "abcdef", clusterAutoscaler: true,
+        },
+        secret: false,
+    },
+    addonSecrets: { value: { weavePassword: secrets.weavePassword, bootstrapTokenSecret: secrets.bootstrapTokenSecret }, secret: true },
 };
 
 type Op = "preview" | "up" | "destroy";
@@ -151,9 +150,11 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         expect(r.code).to.equal(exitCodes.ok);
         expect(r.log).to.deep.equal(["preflight eu-west-1", "open infra dev", "kaws/dev.outputs", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up"]);
         expect(r.waits[0]).to.include({ endpoint: "https://api.kaws-test.example:6443", caPem: fakeCa, clientCertPem: "CLIENT-CERT" });
-        expect(r.addons.config["kaws-addons:weavePassword"]).to.deep.equal({ value: secrets.weavePassword, secret: true });
+        expect(r.addons.config["kaws-addons:addonSecrets"].secret).to.equal(true);
+        expect(JSON.parse(r.addons.config["kaws-addons:addonSecrets"].value)).to.deep.equal({ weavePassword: secrets.weavePassword, bootstrapTokenSecret: secrets.bootstrapTokenSecret });
         expect(r.addons.config["kaws-addons:kubeconfig"].secret).to.equal(true);
-        expect(r.addons.config["kaws-addons:podCidr"]).to.deep.equal({ value: "10.32.0.0/12", secret: false });
+        expect(r.addons.config["kaws-addons:addonSettings"].secret).to.equal(false);
+        expect(JSON.parse(r.addons.config["kaws-addons:addonSettings"].value)).to.include({ podCidr: "10.32.0.0/12", clusterAutoscaler: true });
         expect(r.stdout).to.match(/== infra up \(kaws\/dev\) ==/);
         expect(r.stdout).to.match(/-- infra up \(kaws\/dev\): create 40, same 2 \(\d+\.\d s\)/);
         expect(r.stdout).to.contain("not ready yet (attempt 1, 10 s): ECONNREFUSED");
@@ -245,8 +246,8 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("outputs: secrets redacted unless --show-secrets", async () => {
         const r = await kaws(["outputs", "dev"]);
         expect(r.code).to.equal(exitCodes.ok);
-        expect(r.stdout).to.match(/^weavePassword\s+\[secret\]$/m);
-        expect(r.stdout).to.match(/^podCidr\s+10\.32\.0\.0\/12$/m);
+        expect(r.stdout).to.match(/^addonSecrets\s+\[secret\]$/m);
+        expect(r.stdout).to.match(/^addonSettings\s+\{.*"podCidr":"10\.32\.0\.0\/12"/m);
         expectNoSecrets(r);
         const shown = await kaws(["outputs", "dev", "--show-secrets"]);
         expect(shown.stdout).to.contain(secrets.weavePassword);
@@ -294,9 +295,14 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         expect(failed.stderr).to.equal("kaws: preflight: aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3\n");
     });
 
-    it("names every infra output the add-ons stage is missing", () => {
-        const { weavePassword: _w, vpcCidr: _v, ...partial } = infraOutputs;
-        expect(() => addonsConfigFrom(partial)).to.throw(/the infra stack has no output vpcCidr, weavePassword;/);
+    it("names every infra output the add-ons stage is missing, and every missing or wrong setting", () => {
+        const { addonSecrets: _s, kubeconfig: _k, ...partial } = infraOutputs;
+        expect(() => addonsConfigFrom(partial)).to.throw(/the infra stack has no output addonSecrets, kubeconfig;/);
+        const { vpcCidr: _v, ...settings } = infraOutputs.addonSettings.value as Record<string, unknown>;
+        expect(() => addonsConfigFrom({ ...infraOutputs, addonSettings: { value: { ...settings, clusterAutoscaler: "yes", extra: 1 }, secret: false } }))
+            .to.throw(/^the infra stack's addonSettings output: vpcCidr \(a string\) is missing or wrong; clusterAutoscaler \(a boolean\) is missing or wrong; extra is not a setting; accepted: /);
+        const thrown = (() => { try { addonsConfigFrom({ ...infraOutputs, addonSecrets: { value: { weavePassword: secrets.weavePassword }, secret: true } }); return ""; } catch (e) { return String(e); } })();
+        expect(thrown).to.contain("bootstrapTokenSecret (a string) is missing").and.not.to.contain(secrets.weavePassword);
     });
 });
 
@@ -335,8 +341,11 @@ describe("the ESC example for Pulumi Deployments", () => {
         const doc = require("yaml").parse(fs.readFileSync(path.join(root, "addons", "program", "esc-environment.example.yaml"), "utf8"));
         const expected = Object.keys(addonsConfigFrom(infraOutputs)).sort();
         expect(Object.keys(doc.values.pulumiConfig).sort()).to.deep.equal(expected);
-        for (const [key, value] of Object.entries<string>(doc.values.pulumiConfig)) {
-            expect(value, key).to.equal(`\${infra.dev.${key.slice("kaws-addons:".length)}}`);
+        for (const [key, value] of Object.entries<unknown>(doc.values.pulumiConfig)) {
+            const reference = `\${infra.dev.${key.slice("kaws-addons:".length)}}`;
+            // Structured outputs travel as JSON strings, as the driver writes them.
+            const structured = typeof infraOutputs[key.slice("kaws-addons:".length)].value === "object";
+            expect(value, key).to.deep.equal(structured ? { "fn::toJSON": reference } : reference);
         }
     });
 });

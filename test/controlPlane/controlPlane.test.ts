@@ -272,7 +272,7 @@ describe("ControlPlane", function () {
 
         it(`${env}: no secret reaches user data`, () => {
             const ev = stacks[env];
-            const tokenSecret = String(ev.outputs.bootstrapTokenSecret.value);
+            const tokenSecret = String((ev.outputs.addonSecrets.value as { bootstrapTokenSecret: string }).bootstrapTokenSecret);
             expect(tokenSecret).to.match(/^[a-z0-9]{16}$/);
             for (const lt of ofType(ev, "aws:ec2/launchTemplate:LaunchTemplate")) {
                 const userData = Buffer.from(lt.inputs.userData, "base64").toString("utf8");

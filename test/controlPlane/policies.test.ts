@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { PolicyStatement } from "../../nodes/nodeRole";
-import { controlPlaneStatements, PolicyScope, unscopableActions, workerStatements } from "../../controlPlane/policies";
+import { controlPlaneStatements, PolicyScope } from "../../controlPlane/policies";
+import { unscopableActions } from "../../nodes/policies";
+import { workerStatements } from "../../workers/workerPool";
 
 const scope: PolicyScope = {
     clusterName: "kaws-prod",

@@ -110,7 +110,7 @@ describe("EtcdCluster", () => {
             const userData = Buffer.from(template.inputs.userData, "base64").toString("utf8");
             expect(userData).to.match(/^#cloud-config\n/);
             expect(userData).to.not.match(/PRIVATE KEY/);
-            expect(userData).to.contain(`member="${member}"`);
+            expect(userData).to.match(new RegExp(`^ +KAWS_MEMBER=${member}$`, "m"));
         }
     });
 
@@ -189,8 +189,13 @@ describe("EtcdCluster", () => {
         const file = (ev: Evaluation, nodePath: string) => String(ofType(ev, OBJECT).find((o) => o.inputs.key === `nodes/etcd-0${nodePath}`)!.inputs.content);
         expect(file(prod, "/etc/systemd/system/kaws-etcd-snapshot.timer")).to.match(/^OnUnitActiveSec=30min$/m);
         expect(file(prodChanged, "/etc/systemd/system/kaws-etcd-snapshot.timer")).to.match(/^OnUnitActiveSec=15min$/m);
-        const destination = /"s3:\/\/[^/]+\/([^"]+)\$stamp\.db"/.exec(file(prod, "/usr/local/sbin/kaws-etcd-snapshot"));
-        expect(destination).to.not.equal(null);
+        // The script uploads to "s3://$KAWS_BUCKET/$KAWS_PREFIX$KAWS_MEMBER/$stamp.db"; its header sets the prefix and member.
+        const snapshot = file(prod, "/usr/local/sbin/kaws-etcd-snapshot");
+        expect(snapshot).to.contain('"s3://$KAWS_BUCKET/$KAWS_PREFIX$KAWS_MEMBER/$stamp.db"');
+        const header = /^KAWS_PREFIX=(\S+)$/m.exec(snapshot);
+        expect(header).to.not.equal(null);
+        expect(snapshot).to.match(/^KAWS_MEMBER=etcd-0$/m);
+        const destination = [header![0], `${header![1]}etcd-0/`];
         const rules = ofType(prod, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules as { filter: { prefix: string }; expiration?: { days?: number } }[];
         const retention = rules.find((r) => r.filter.prefix !== "" && destination![1].startsWith(r.filter.prefix));
         expect(retention, `a lifecycle rule covering ${destination![1]}`).to.exist;

@@ -13,6 +13,7 @@ import { renderFetchFilesScript } from "../../nodes/fileDelivery";
 import { etcdReleaseSha256 } from "../../plan/versions";
 import { fixturePath } from "../harness";
 import { toolAvailable } from "../tools";
+import { headerLines, withHeaderValues } from "../shellHeader";
 
 const fixtures = fixturePath();
 const etcd36 = JSON.parse(fs.readFileSync(path.join(fixtures, "etcd-v3.6.14-flags.json"), "utf8")) as {
@@ -149,8 +150,30 @@ describe("etcd renderers", () => {
     it("uploads snapshots encrypted with the cluster key under the member's backup prefix", () => {
         const snapshot = renderEtcdSnapshotScript({ member: "etcd-1", bucket, region, kmsKeyArn, prefix: "backups/etcd/" });
         const upload = snapshot.slice(snapshot.indexOf("aws s3 cp")).split(/(?<!\\)\n/)[0];
-        expect(upload).to.contain(`--sse aws:kms --sse-kms-key-id "${kmsKeyArn}"`);
-        expect(upload).to.contain(`"s3://${bucket}/backups/etcd/etcd-1/$stamp.db"`);
+        expect(upload).to.contain('--sse aws:kms --sse-kms-key-id "$KAWS_KMS_KEY_ARN"');
+        expect(upload).to.contain('"s3://$KAWS_BUCKET/$KAWS_PREFIX$KAWS_MEMBER/$stamp.db"');
+        expect(headerLines(snapshot)).to.include.members([`KAWS_KMS_KEY_ARN=${kmsKeyArn}`, `KAWS_BUCKET=${bucket}`, "KAWS_PREFIX=backups/etcd/", "KAWS_MEMBER=etcd-1"]);
+        // Run for real, etcdctl and etcdutl (from the header's bin dir) and aws (from PATH) stubbed.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-snapshot-"));
+        try {
+            const log = path.join(dir, "calls");
+            const stub = (name: string, body = "") => fs.writeFileSync(path.join(dir, name), `#!/bin/bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}`, { mode: 0o755 });
+            stub("etcdctl", `printf db > "\${*: -1}"\n`);
+            stub("etcdutl", `[ -s "$3" ]\n`);
+            stub("aws", `[ -s "\${10}" ]\n`);
+            fs.writeFileSync(path.join(dir, "snapshot.sh"), withHeaderValues(snapshot, { KAWS_ETCD_BIN_DIR: dir }));
+            const run = spawnSync("bash", [path.join(dir, "snapshot.sh")], { encoding: "utf8", timeout: 10_000, env: { PATH: `${dir}:${process.env.PATH}` } });
+            expect(run.status, run.stderr).to.equal(0);
+            const calls = fs.readFileSync(log, "utf8").trim().split("\n");
+            expect(calls).to.have.length(3);
+            expect(calls[0]).to.match(/^etcdctl --endpoints=https:\/\/127\.0\.0\.1:2379 --cacert=\/etc\/etcd\/pki\/ca\.crt --cert=\/etc\/etcd\/pki\/peer\.crt --key=\/etc\/etcd\/pki\/peer\.key --command-timeout=600s snapshot save \/var\/tmp\/etcd-snapshot\.\w+\/etcd-1-\d{8}T\d{6}Z\.db$/);
+            expect(calls[1]).to.match(/^etcdutl snapshot status \/var\/tmp\/etcd-snapshot\.\w+\/etcd-1-\d{8}T\d{6}Z\.db --write-out=table$/);
+            const stamp = calls[0].match(/etcd-1-(\d{8}T\d{6}Z)\.db$/)![1];
+            expect(calls[2]).to.match(new RegExp(`^aws s3 cp --only-show-errors --region ${region} --sse aws:kms --sse-kms-key-id ${kmsKeyArn} \\S+ s3://${bucket}/backups/etcd/etcd-1/${stamp}\\.db$`));
+            expect(run.stdout).to.equal(`uploaded s3://${bucket}/backups/etcd/etcd-1/${stamp}.db\n`);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("passes shellcheck: boot and fetch scripts (from the user data), snapshot and restore scripts", function () {

@@ -4,11 +4,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { NodeBootSpec, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeBootScript, renderNodeUserData } from "../../nodes/boot";
+import { bootPaths, NodeBootSpec, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeBootScript, renderNodeUserData } from "../../nodes/boot";
 import { ecrCredentialProvider } from "../../plan/versions";
 import { kubeletPaths } from "../../nodes/kubelet";
 import { toolAvailable } from "../tools";
 import { verifyUnits } from "../systemdVerify";
+import { headerLines, withHeaderValues } from "../shellHeader";
+import { controlPlanePaths } from "../../controlPlane/render";
+import { runtimePaths } from "../../nodes/containerd";
 
 const base: NodeBootSpec = {
     role: "controlplane",
@@ -68,11 +71,16 @@ describe("render/nodeBoot", () => {
     });
 
     it("installs exact package versions from the minor's pkgs.k8s.io repository and the pinned AL2023 release; never latest", () => {
+        // The commands and the repository file these values produce are checked by running the script (below).
         const script = renderNodeBootScript(base);
-        expect(script).to.include("baseurl=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/");
-        expect(script).to.include("kubelet-1.36.4 kubectl-1.36.4 cri-tools-1.36.0");
-        expect(script).to.include("--releasever=2023.12.20261028.0 containerd");
-        expect(script).to.include(`/cloud-provider-aws/${ecrCredentialProvider.version}/`);
+        expect(headerLines(script)).to.include.members([
+            "KAWS_KUBERNETES_VERSION=1.36.4", "KAWS_CRI_TOOLS_VERSION=1.36.0", "KAWS_AL2023_RELEASE=2023.12.20261028.0",
+            `KAWS_ECR_PROVIDER_VERSION=${ecrCredentialProvider.version}`,
+        ]);
+        expect(script).to.include('repo="https://pkgs.k8s.io/core:/stable:/v$minor/rpm/"');
+        expect(script).to.include('"kubelet-$KAWS_KUBERNETES_VERSION" "kubectl-$KAWS_KUBERNETES_VERSION" "cri-tools-$KAWS_CRI_TOOLS_VERSION"');
+        expect(script).to.include('--releasever="$KAWS_AL2023_RELEASE" containerd');
+        expect(script).to.include("/cloud-provider-aws/$KAWS_ECR_PROVIDER_VERSION/");
         expect(script).to.include("gpgcheck=1");
         // The IMDS API path is literally /latest/; no package, image or binary may be.
         expect(script.replace(/http:\/\/169\.254\.169\.254\/latest\//g, "")).to.not.match(/latest/i);
@@ -98,14 +106,18 @@ describe("render/nodeBoot", () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-ecr-"));
             try {
                 const script = renderNodeBootScript(worker);
-                const fn = script.slice(script.indexOf("install_ecr_credential_provider() {"), script.indexOf("\n}\n", script.indexOf("install_ecr_credential_provider() {")) + 3)
-                    .split(kubeletPaths.credentialProviderBinDir).join(`${dir}/bin`)
-                    .split(kubeletPaths.credentialProviderDropIn).join(`${dir}/dropin.conf`);
+                // The function reads its paths from the rendered header, pointed at the temporary directory here.
+                const header = headerLines(withHeaderValues(script, {
+                    KAWS_CREDENTIAL_PROVIDER_BIN_DIR: `${dir}/bin`, KAWS_CREDENTIAL_PROVIDER_DROP_IN: `${dir}/dropin.conf`,
+                })).join("\n");
+                expect(header).to.include(`KAWS_ECR_PROVIDER_VERSION=${ecrCredentialProvider.version}`);
+                const fn = script.slice(script.indexOf("install_ecr_credential_provider() {"), script.indexOf("\n}\n", script.indexOf("install_ecr_credential_provider() {")) + 3);
+                expect(fn).to.include("$KAWS_CREDENTIAL_PROVIDER_BIN_DIR").and.to.include("$KAWS_CREDENTIAL_PROVIDER_DROP_IN");
                 fs.mkdirSync(`${dir}/stub`);
                 fs.writeFileSync(`${dir}/stub/curl`, `#!/bin/bash\nwhile [ "$1" != "-o" ]; do shift; done\nprintf '%s' "$KAWS_SERVED" > "$2"\n[ -n "$KAWS_SERVED" ]\n`, { mode: 0o755 });
                 fs.writeFileSync(`${dir}/dropin.conf`, "[Service]\n");
                 const served_sha = require("crypto").createHash("sha256").update(served === "right" ? "provider" : served).digest("hex");
-                const program = `set -euo pipefail\narch=amd64\necr_provider_sha256=${served === "right" ? served_sha : "0".repeat(64)}\n${fn}\ninstall_ecr_credential_provider\necho kubelet-would-start\n`;
+                const program = `set -euo pipefail\n${header}\narch=amd64\necr_provider_sha256=${served === "right" ? served_sha : "0".repeat(64)}\n${fn}\ninstall_ecr_credential_provider\necho kubelet-would-start\n`;
                 const result = spawnSync("bash", ["-c", program], { encoding: "utf8", env: { PATH: `${dir}/stub:${process.env.PATH}`, KAWS_SERVED: served === "right" ? "provider" : served } });
                 return { result, installed: fs.existsSync(`${dir}/bin/ecr-credential-provider`), dropIn: fs.existsSync(`${dir}/dropin.conf`) };
             } finally {
@@ -135,14 +147,128 @@ describe("render/nodeBoot", () => {
         expect(verifyUnits({ "kaws-mark-control-plane.service": renderMarkControlPlaneUnit() })).to.deep.equal([]);
     });
 
-    it("only the control plane starts the mark-control-plane unit", () => {
-        expect(renderNodeBootScript(base)).to.include("kaws-mark-control-plane.service");
-        expect(renderNodeBootScript(worker)).to.not.include("kaws-mark-control-plane");
+    it("only the control plane starts the mark-control-plane unit (and keeps an audit log directory)", () => {
+        // What each role then does is checked by running the script (below).
+        expect(headerLines(renderNodeBootScript(base))).to.include("KAWS_IS_CONTROL_PLANE=1");
+        expect(headerLines(renderNodeBootScript(worker))).to.include("KAWS_IS_CONTROL_PLANE=0");
+        expect(renderNodeBootScript(base)).to.include("KAWS_MARK_CONTROL_PLANE_UNIT=kaws-mark-control-plane.service");
     });
 
     it("refuses unpinned or malformed versions with the offending value", () => {
         expect(() => renderNodeBootScript({ ...base, kubernetesVersion: "1.36" })).to.throw(/kubernetesVersion "1.36"/);
         expect(() => renderNodeBootScript({ ...base, al2023Release: "latest" })).to.throw(/al2023Release "latest"/);
         expect(() => renderNodeBootScript({ ...base, role: "etcd-0" })).to.throw(/role "etcd-0"/);
+    });
+
+    /**
+     * Runs the rendered boot script for real, its header's paths pointed at a temporary directory, with stubs
+     * for what reaches outside the host (curl to IMDS and artifacts.k8s.io, dnf, hostnamectl, systemctl,
+     * sysctl and the fetch script). Every stub appends to one event log, so order is checked too.
+     */
+    describe("a full boot (run with stubs, paths in a temporary directory)", () => {
+        const provider = "provider-binary";
+        const providerSha256 = require("crypto").createHash("sha256").update(provider).digest("hex") as string;
+        const arch = process.arch === "arm64" ? "arm64" : "amd64";
+        const stubs: Record<string, string> = {
+            curl: `case "$*" in
+  *api/token*) echo token ;;
+  *meta-data/local-hostname*) echo ip-10-16-0-5.eu-west-1.compute.internal ;;
+  *meta-data/local-ipv4*) echo 10.16.0.5 ;;
+  *artifacts.k8s.io/*)
+    event "download \${*: -1}"
+    while [ "$#" -gt 0 ]; do if [ "$1" = -o ]; then printf '%s' "${provider}" > "$2"; fi; shift; done ;;
+  *) exit 22 ;;
+esac`,
+            dnf: `event "dnf $*"`,
+            hostnamectl: `event "hostnamectl $*"`,
+            systemctl: `event "systemctl $*"`,
+            sysctl: `event "sysctl $*"`,
+            fetch: `event fetch`,
+        };
+
+        const boot = (spec: NodeBootSpec) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-node-boot-"));
+            try {
+                const event = `event() { echo "$*" >> "${dir}/events"; }\n`;
+                fs.mkdirSync(`${dir}/stubs`);
+                for (const [name, body] of Object.entries(stubs)) fs.writeFileSync(`${dir}/stubs/${name}`, `#!/bin/bash\n${event}${body}\n`, { mode: 0o755 });
+                const script = withHeaderValues(renderNodeBootScript({ ...spec, ecrCredentialProvider: { version: "v1.31.7", sha256: { amd64: providerSha256, arm64: providerSha256 } } }), {
+                    KAWS_NODE_ENV: `${dir}/etc/kaws/node.env`,
+                    KAWS_KUBERNETES_REPO_FILE: `${dir}/kubernetes.repo`,
+                    KAWS_FETCH_FILES: `${dir}/stubs/fetch`,
+                    KAWS_CREDENTIAL_PROVIDER_BIN_DIR: `${dir}/libexec/kubelet-credential-providers`,
+                    KAWS_CREDENTIAL_PROVIDER_DROP_IN: `${dir}/10-credential-provider.conf`,
+                    KAWS_STATIC_PODS_DIR: `${dir}/etc/kubernetes/manifests`,
+                    KAWS_AUDIT_LOG_DIR: `${dir}/log/kubernetes/audit`,
+                    KAWS_SYSCTLS: `${dir}/sysctl.conf`,
+                });
+                fs.writeFileSync(`${dir}/boot.sh`, script);
+                const result = spawnSync("bash", [`${dir}/boot.sh`], { encoding: "utf8", timeout: 20_000, env: { PATH: `${dir}/stubs:${process.env.PATH}` } });
+                const read = (file: string) => (fs.existsSync(`${dir}/${file}`) ? fs.readFileSync(`${dir}/${file}`, "utf8") : undefined);
+                const mode = (file: string) => (fs.existsSync(`${dir}/${file}`) ? fs.statSync(`${dir}/${file}`).mode & 0o777 : undefined);
+                return {
+                    result, dir,
+                    events: (read("events") ?? "").split("\n").filter(Boolean).map((e) => e.split(dir).join("<dir>")),
+                    nodeEnv: read("etc/kaws/node.env"),
+                    repo: read("kubernetes.repo"),
+                    provider: read("libexec/kubelet-credential-providers/ecr-credential-provider"),
+                    modes: {
+                        provider: mode("libexec/kubelet-credential-providers/ecr-credential-provider"),
+                        staticPods: mode("etc/kubernetes/manifests"),
+                        auditLog: mode("log/kubernetes/audit"),
+                    },
+                };
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        };
+
+        it("renders the real node paths into the header the run above overrides", () => {
+            expect(headerLines(renderNodeBootScript(base))).to.include.members([
+                `KAWS_NODE_ENV=${bootPaths.nodeEnv}`, `KAWS_KUBERNETES_REPO_FILE=${bootPaths.kubernetesRepo}`, `KAWS_FETCH_FILES=${bootPaths.fetchFiles}`,
+                `KAWS_CREDENTIAL_PROVIDER_BIN_DIR=${kubeletPaths.credentialProviderBinDir}`, `KAWS_CREDENTIAL_PROVIDER_DROP_IN=${kubeletPaths.credentialProviderDropIn}`,
+                `KAWS_STATIC_PODS_DIR=${kubeletPaths.staticPods}`, `KAWS_AUDIT_LOG_DIR=${controlPlanePaths.auditLogDir}`, `KAWS_SYSCTLS=${runtimePaths.sysctls}`,
+            ]);
+        });
+
+        const expectedEvents = (controlPlane: boolean) => [
+            "hostnamectl set-hostname ip-10-16-0-5.eu-west-1.compute.internal",
+            "dnf install -y --releasever=2023.12.20261028.0 containerd runc iptables-nft conntrack-tools",
+            "dnf install -y --disableexcludes=kubernetes kubelet-1.36.4 kubectl-1.36.4 cri-tools-1.36.0",
+            "fetch",
+            `download https://artifacts.k8s.io/binaries/cloud-provider-aws/v1.31.7/linux/${arch}/ecr-credential-provider-linux-${arch}`,
+            "systemctl restart systemd-modules-load.service",
+            "sysctl --load <dir>/sysctl.conf",
+            "systemctl daemon-reload",
+            "systemctl enable --now containerd.service",
+            "systemctl enable --now kubelet.service",
+            ...(controlPlane ? ["systemctl start --no-block kaws-mark-control-plane.service"] : []),
+        ];
+
+        it("control plane: pinned packages from the minor's repository, the verified provider, private dirs, then kubelet and the mark unit", () => {
+            const r = boot(base);
+            expect(r.result.status, r.result.stderr).to.equal(0);
+            expect(r.events).to.deep.equal(expectedEvents(true));
+            expect(r.nodeEnv).to.equal("KAWS_NODE_IP=10.16.0.5\n");
+            expect(r.repo).to.equal(`[kubernetes]
+name=Kubernetes v1.36
+baseurl=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/
+enabled=1
+gpgcheck=1
+repo_gpgcheck=1
+gpgkey=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/repodata/repomd.xml.key
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+`);
+            expect(r.provider).to.equal(provider);
+            expect(r.modes).to.deep.equal({ provider: 0o755, staticPods: 0o700, auditLog: 0o700 });
+        });
+
+        it("worker: the same boot without the audit log directory and without the mark-control-plane unit", () => {
+            const r = boot(worker);
+            expect(r.result.status, r.result.stderr).to.equal(0);
+            expect(r.events).to.deep.equal(expectedEvents(false));
+            expect(r.events.join("\n")).to.not.include("kaws-mark-control-plane");
+            expect(r.modes).to.deep.equal({ provider: 0o755, staticPods: 0o700, auditLog: undefined });
+        });
     });
 });

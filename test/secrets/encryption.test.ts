@@ -146,13 +146,13 @@ describe("encryption", function () {
         it("exports the contract outputs, redacting exactly those that hold secrets, and no private key anywhere in plan.json", () => {
             const text = fs.readFileSync(rendered("plan.json"), "utf8");
             const outputs = JSON.parse(text).outputs;
-            for (const secret of ["kubeconfig", "weavePassword", "bootstrapTokenSecret"]) expect(outputs[secret], secret).to.equal(redacted);
-            for (const plain of ["clusterCaCertificate", "kmsKeyArn", "assetsBucket", "bootstrapTokenId", "certificateExpiry"]) {
+            for (const secret of ["kubeconfig", "addonSecrets"]) expect(outputs[secret], secret).to.equal(redacted);
+            for (const plain of ["clusterCaCertificate", "kmsKeyArn", "assetsBucket", "addonSettings", "certificateExpiry"]) {
                 expect(outputs[plain], plain).to.not.equal(undefined);
                 expect(outputs[plain], plain).to.not.equal(redacted);
             }
             expect(outputs.clusterCaCertificate).to.match(/^-----BEGIN CERTIFICATE-----/);
-            expect(outputs.bootstrapTokenId).to.match(/^[a-z0-9]{6}$/);
+            expect(outputs.addonSettings.bootstrapTokenId).to.match(/^[a-z0-9]{6}$/);
             expect(Object.keys(outputs.certificateExpiry)).to.include.members(["ca", "etcd-ca", "front-proxy-ca", "apiserver", "admin", "etcd-0-server", "etcd-0-peer"]);
             expect(text).to.not.include("PRIVATE KEY");
         });

@@ -11,7 +11,7 @@ import * as x509 from "@peculiar/x509";
 import { Evaluation } from "../../automation/offline/engine";
 import { offlineTlsComputer } from "../../automation/offline/tls";
 import { loadStackConfig } from "../../automation/stackConfig";
-import { renderKubeconfig } from "../../secrets/kubeconfig";
+import { renderKubeconfig } from "../../nodes/kubeconfig";
 import { evaluate, ofType, root } from "../harness";
 import { toolAvailable } from "../tools";
 

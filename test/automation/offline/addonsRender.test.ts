@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { addonSettingsForRender, renderEnvironment } from "../../../automation/offline/render";
-import { addonsConfigFrom, addonsInputs } from "../../../automation/driver";
+import { addonsConfigFrom } from "../../../automation/driver";
+import { evaluate } from "../../harness";
 import { loadStackConfig } from "../../../automation/stackConfig";
 import { parseClusterConfig } from "../../../plan/config";
 import { root } from "../../harness";
@@ -44,12 +45,17 @@ describe("kaws render: DIR/addons", function () {
         expect(documents.map((d) => d.file)).to.include("deployment-cluster-autoscaler.yaml");
     });
 
-    it("the infra program exports every output the add-ons stage needs, secret ones as secrets", () => {
-        const outputs = Object.fromEntries(Object.entries(plan.outputs).map(([key, value]) => [key, { value, secret: value === "[secret]" }]));
+    it("the infra program exports the whole add-ons contract the driver copies, secret parts as secrets", async () => {
+        const outputs = (await evaluate("prod")).outputs;
         const config = addonsConfigFrom(outputs);
-        for (const key of addonsInputs.secret) expect(outputs[key].secret, key).to.equal(true);
-        expect(config["kaws-addons:clusterAutoscaler"].value).to.equal("true");
-        expect(config["kaws-addons:podCidr"].value).to.equal(plan.outputs.podCidr);
+        expect(Object.keys(config).sort()).to.deep.equal(["kaws-addons:addonSecrets", "kaws-addons:addonSettings", "kaws-addons:kubeconfig"]);
+        expect({ settings: outputs.addonSettings.secret, secrets: outputs.addonSecrets.secret, kubeconfig: outputs.kubeconfig.secret }).to.deep.equal({ settings: false, secrets: true, kubeconfig: true });
+        expect(config["kaws-addons:addonSecrets"].secret && config["kaws-addons:kubeconfig"].secret).to.equal(true);
+        const settings = JSON.parse(config["kaws-addons:addonSettings"].value);
+        const stack = parseClusterConfig(loadStackConfig(root, "prod"));
+        expect(settings).to.include({ clusterAutoscaler: stack.addons.clusterAutoscaler, podCidr: stack.kubernetes.podCidr, vpcCidr: stack.network.vpcCidr });
+        expect(settings.kmsKeyArn).to.equal(outputs.kmsKeyArn.value);
+        expect(plan.outputs.addonSecrets, "plan.json redacts the secrets").to.equal("[secret]");
     });
 
     it("never writes secret values: Secrets carry [secret]", () => {
@@ -61,20 +67,13 @@ describe("kaws render: DIR/addons", function () {
 });
 
 describe("addonSettingsForRender", () => {
-    const config = parseClusterConfig(loadStackConfig(root, "dev"));
-
-    it("prefers the program's outputs, redacts secret ones, and falls back to the stack configuration", () => {
-        const settings = addonSettingsForRender({
-            podCidr: { value: "10.64.0.0/12", secret: false },
-            kmsKeyArn: { value: "arn:aws:kms:eu-west-1:1:key/x", secret: false },
-            apiEndpoint: { value: "https://secret.example", secret: true },
-        }, config);
-        expect(settings.podCidr).to.equal("10.64.0.0/12");
-        expect(settings.kmsKeyArn).to.equal("arn:aws:kms:eu-west-1:1:key/x");
-        expect(settings.apiEndpoint).to.equal("[secret]");
-        expect(settings.serviceCidr).to.equal(config.kubernetes.serviceCidr);
-        expect(settings.kubernetesVersion).to.equal(config.kubernetes.version);
-        expect(settings.weavePassword).to.equal("[secret]");
-        expect(settings.clusterAutoscaler).to.equal(config.addons.clusterAutoscaler);
+    it("reads the program's addonSettings output, writes the secret settings as [secret], and refuses an incomplete contract", async () => {
+        const outputs = (await evaluate("dev")).outputs;
+        const settings = addonSettingsForRender(outputs);
+        expect(settings).to.deep.include(outputs.addonSettings.value as object);
+        expect({ weave: settings.weavePassword, token: settings.bootstrapTokenSecret }).to.deep.equal({ weave: "[secret]", token: "[secret]" });
+        const { podCidr: _p, ...partial } = outputs.addonSettings.value as Record<string, unknown>;
+        expect(() => addonSettingsForRender({ ...outputs, addonSettings: { value: partial, secret: false } })).to.throw(/podCidr \(a string\) is missing or wrong/);
+        expect(() => addonSettingsForRender({})).to.throw(/addonSettings output: it is not an object/);
     });
 });

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { renderKubeconfig } from "../../secrets/kubeconfig";
+import { renderKubeconfig } from "../../nodes/kubeconfig";
 import { offlineTlsComputer } from "../../automation/offline/tls";
 import { toolAvailable } from "../tools";
 

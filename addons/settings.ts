@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterPlan } from "../plan/cluster";
+import { AddonSettings } from "./objects";
+
+/** The add-ons settings that are secret: a secret infra output and a secret add-ons config key. */
+export const addonSecretFields = ["bootstrapTokenSecret", "weavePassword"] as const;
+export type AddonSecrets = Pick<AddonSettings, typeof addonSecretFields[number]>;
+export type AddonPlainSettings = Omit<AddonSettings, typeof addonSecretFields[number]>;
+
+/** Every plain field and its type: the contract both sides check (a Record over the keys, so none is forgotten). */
+const plainFieldTypes: Record<keyof AddonPlainSettings, "string" | "boolean"> = {
+    clusterName: "string",
+    region: "string",
+    kubernetesVersion: "string",
+    podCidr: "string",
+    serviceCidr: "string",
+    clusterDomain: "string",
+    vpcCidr: "string",
+    apiEndpoint: "string",
+    kmsKeyArn: "string",
+    bootstrapTokenId: "string",
+    clusterAutoscaler: "boolean",
+};
+
+/** What the infra stack knows only once its resources exist. */
+export interface AddonInputs {
+    readonly apiEndpoint: pulumi.Input<string>;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    readonly bootstrapTokenId: pulumi.Input<string>;
+    readonly bootstrapTokenSecret: pulumi.Input<string>;
+    readonly weavePassword: pulumi.Input<string>;
+}
+
+/**
+ * The add-ons contract, built once from the plan and the infra stack's outputs: `settings` (plain) and
+ * `secrets` (secret), exported as the infra stack's `addonSettings` and `addonSecrets` outputs and copied,
+ * as JSON, by the driver (or an ESC environment) to the add-ons stack's config keys of the same names.
+ */
+export function addonContract(plan: ClusterPlan, inputs: AddonInputs): { settings: pulumi.Output<AddonPlainSettings>; secrets: pulumi.Output<AddonSecrets> } {
+    const k = plan.config.kubernetes;
+    return {
+        settings: pulumi.all([inputs.apiEndpoint, inputs.kmsKeyArn, inputs.bootstrapTokenId]).apply(([apiEndpoint, kmsKeyArn, bootstrapTokenId]) => ({
+            clusterName: plan.clusterName,
+            region: plan.region,
+            kubernetesVersion: plan.pins.kubernetes,
+            podCidr: k.podCidr,
+            serviceCidr: k.serviceCidr,
+            clusterDomain: k.clusterDomain,
+            vpcCidr: plan.config.network.vpcCidr,
+            apiEndpoint,
+            kmsKeyArn,
+            bootstrapTokenId,
+            clusterAutoscaler: plan.config.addons.clusterAutoscaler,
+        })),
+        secrets: pulumi.secret(pulumi.all([inputs.bootstrapTokenSecret, inputs.weavePassword]).apply(([bootstrapTokenSecret, weavePassword]) => ({ bootstrapTokenSecret, weavePassword }))),
+    };
+}
+
+function problemsOf(value: unknown, fields: Record<string, "string" | "boolean">): string[] {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return ["it is not an object"];
+    const record = value as Record<string, unknown>;
+    return [
+        ...Object.entries(fields).filter(([key, type]) => typeof record[key] !== type || record[key] === "").map(([key, type]) => `${key} (a ${type}) is missing or wrong`),
+        ...Object.keys(record).filter((key) => !(key in fields)).map((key) => `${key} is not a setting`),
+    ];
+}
+
+/** Reads the plain settings back, or throws one line naming every missing or wrong field. */
+export function parseAddonSettings(value: unknown, where: string): AddonPlainSettings {
+    const problems = problemsOf(value, plainFieldTypes);
+    if (problems.length > 0) throw new Error(`${where}: ${problems.join("; ")}; accepted: ${Object.keys(plainFieldTypes).join(", ")}`);
+    return value as AddonPlainSettings;
+}
+
+/** Reads the secret settings back, or throws one line naming what is missing (never a value). */
+export function parseAddonSecrets(value: unknown, where: string): AddonSecrets {
+    const problems = problemsOf(value, Object.fromEntries(addonSecretFields.map((key) => [key, "string" as const])));
+    if (problems.length > 0) throw new Error(`${where}: ${problems.join("; ")}; accepted: ${addonSecretFields.join(", ")}`);
+    return value as AddonSecrets;
+}

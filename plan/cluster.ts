@@ -1,0 +1,143 @@
+import { Netmask, ip2long, long2ip } from "netmask";
+import { ClusterConfig, WorkerPoolConfig } from "./config";
+import { internalDomain, planEtcdMembers } from "./etcdPlan";
+import { SubnetPlan, planSubnets } from "./subnetPlan";
+import { clusterTags } from "./tags";
+import { ReleasePins, etcdReleaseSha256, pinsFor } from "./versions";
+
+/** Ports kaws's nodes listen on; security groups, URLs and health checks all use these. */
+export const ports = {
+    api: 6443,
+    kubelet: 10250,
+    etcdClient: 2379,
+    etcdPeer: 2380,
+    /** Weave Net: TCP 6783 control, UDP 6783-6784 data (sleeve / fast datapath), ESP for encrypted fast datapath. */
+    weave: { tcp: 6783, udpFrom: 6783, udpTo: 6784, espProtocol: "50" },
+} as const;
+
+/** The local API server every component on a control-plane node talks to (never the NLB: no hairpin). */
+export const localApiServer = `https://127.0.0.1:${ports.api}`;
+
+/** Node role of the control plane: names its files' bucket prefix, its IAM role and its kaws:role tag. */
+export const controlPlaneRole = "controlplane";
+
+export const nodeLabels = {
+    /** Label and taint kaws control-plane nodes carry (applied after registration); AWS-calling add-ons run there. */
+    controlPlaneRole: "node-role.kubernetes.io/control-plane",
+    /**
+     * Label every control-plane kubelet registers with (kubelets may set kaws.io/ labels on themselves), so
+     * add-ons can tell control-plane nodes apart before the node-role label is applied.
+     */
+    controlPlaneNode: { key: "kaws.io/role", value: "control-plane" },
+    /** Keeps a node out of Service load balancers (the service controller neither targets it nor opens NodePorts to it). */
+    excludeFromLoadBalancers: "node.kubernetes.io/exclude-from-external-load-balancers",
+    /** The pool a worker belongs to. */
+    pool: "kaws.io/pool",
+} as const;
+
+/** Where things live in the assets bucket. */
+export const bucketPrefixes = {
+    /** A node role's files: nodes/<role>. */
+    nodes: (role: string) => `nodes/${role}`,
+    etcdBackups: "backups/etcd/",
+} as const;
+
+/** Client identities kaws issues certificates for and grants in RBAC. */
+export const identities = {
+    /** Common name of the client certificate kube-apiserver presents to kubelets (logs, exec, port-forward). */
+    apiServerKubeletClient: "kube-apiserver-kubelet-client",
+} as const;
+
+/** One etcd member: where it lives and how it is addressed, stable across instance replacements. */
+export interface EtcdMember {
+    readonly index: number;
+    /** Member name, also its node role: etcd-<i>. */
+    readonly name: string;
+    /** Index of the AZ (and private subnet) the member lives in, round-robin. */
+    readonly azIndex: number;
+    /** Fixed private IP of the member's ENI. */
+    readonly ip: string;
+    /** Stable DNS name in the cluster's private zone. */
+    readonly dnsName: string;
+    readonly clientUrl: string;
+    readonly peerUrl: string;
+}
+
+export interface WorkerPoolPlan {
+    readonly config: WorkerPoolConfig;
+    /** Node role: worker-<pool>. */
+    readonly role: string;
+    /** Labels its kubelets register with: the configured ones plus kaws.io/pool. */
+    readonly nodeLabels: Readonly<Record<string, string>>;
+}
+
+/** Every fact derived from a cluster's configuration, computed once. */
+export interface ClusterPlan {
+    readonly config: ClusterConfig;
+    readonly clusterName: string;
+    readonly region: string;
+    /** Tags every AWS resource carries (the AWS provider's default tags). */
+    readonly tags: Readonly<Record<string, string>>;
+    /** Versions of everything nodes run for the configured Kubernetes release. */
+    readonly pins: ReleasePins;
+    readonly subnets: SubnetPlan;
+    /** Which subnets the API load balancer lives in: private for an internal API, public otherwise. */
+    readonly apiSubnets: "private" | "public";
+    readonly etcd: {
+        /** The cluster's private DNS zone, where member names live. */
+        readonly domain: string;
+        readonly version: string;
+        readonly sha256: Readonly<Record<"amd64" | "arm64", string>>;
+        readonly members: readonly EtcdMember[];
+    };
+    readonly serviceIps: {
+        /** The kubernetes Service (a SAN of the API server certificate). */
+        readonly kubernetes: string;
+        /** Cluster DNS. */
+        readonly dns: string;
+    };
+    readonly workerPools: readonly WorkerPoolPlan[];
+}
+
+/** The n-th address of the service range (1 = the kubernetes service, 10 = cluster DNS by convention). */
+export function serviceIp(serviceCidr: string, n: number): string {
+    const block = new Netmask(serviceCidr);
+    if (n < 1 || n >= block.size - 1) throw new Error(`serviceCidr ${serviceCidr} has no address number ${n}`);
+    return long2ip(ip2long(block.base) + n);
+}
+
+export const clusterDnsIp = (serviceCidr: string) => serviceIp(serviceCidr, 10);
+
+export const workerRole = (pool: string) => `worker-${pool}`;
+
+export function planCluster(config: ClusterConfig): ClusterPlan {
+    const subnets = planSubnets(config.network.vpcCidr, config.network.azCount);
+    const pins = pinsFor(config.kubernetes.version);
+    const sha256 = etcdReleaseSha256[pins.etcd];
+    if (!sha256) throw new Error(`etcd ${pins.etcd} has no release checksums in plan/versions.ts; accepted: ${Object.keys(etcdReleaseSha256).join(" | ")}`);
+    return {
+        config,
+        clusterName: config.clusterName,
+        region: config.region,
+        tags: clusterTags(config.clusterName, config.environment),
+        pins,
+        subnets,
+        apiSubnets: config.controlPlane.apiAccess === "internal" ? "private" : "public",
+        etcd: {
+            domain: internalDomain(config.clusterName),
+            version: pins.etcd,
+            sha256,
+            members: planEtcdMembers(config.clusterName, subnets.privateCidrs, config.etcd.members).map((m) => ({
+                ...m,
+                clientUrl: `https://${m.ip}:${ports.etcdClient}`,
+                peerUrl: `https://${m.ip}:${ports.etcdPeer}`,
+            })),
+        },
+        serviceIps: { kubernetes: serviceIp(config.kubernetes.serviceCidr, 1), dns: clusterDnsIp(config.kubernetes.serviceCidr) },
+        workerPools: config.workerPools.map((pool) => ({
+            config: pool,
+            role: workerRole(pool.name),
+            nodeLabels: { ...pool.labels, [nodeLabels.pool]: pool.name },
+        })),
+    };
+}
