@@ -37,7 +37,7 @@ export function resourceName(obj: KubeObject): string {
 
 /**
  * Everything a kaws cluster needs after its API answers (README "Add-ons"): the objects come from the
- * pure renderers in render/addons (the render command writes the same objects as YAML). Each add-on's
+ * pure renderers in addons/ (the render command writes the same objects as YAML). Each add-on's
  * workloads wait for its accounts, RBAC and configuration.
  */
 export class ClusterAddons extends pulumi.ComponentResource {

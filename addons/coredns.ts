@@ -1,12 +1,8 @@
+import { clusterDnsIp } from "../plan/cluster";
 import { pinsFor } from "../plan/versions";
 import {
-    AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneRole, labelsFor, saSubject, serviceAccount, serviceIp, systemNamespace,
+    AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneRole, labelsFor, saSubject, serviceAccount, systemNamespace,
 } from "./objects";
-
-/** Cluster DNS is the tenth address of the service range; kubelets' clusterDNS must say the same. */
-export function clusterDnsIp(serviceCidr: string): string {
-    return serviceIp(serviceCidr, 10);
-}
 
 export function renderCorefile(clusterDomain: string): string {
     return [

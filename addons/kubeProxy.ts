@@ -1,7 +1,8 @@
 import * as YAML from "yaml";
 import { pinsFor } from "../plan/versions";
+import { localApiServer, nodeLabels } from "../plan/cluster";
 import {
-    AddonSettings, KubeObject, clusterRoleBinding, controlPlaneNodeLabel, everyNode, labelsFor, localApiServer, saSubject, serviceAccount,
+    AddonSettings, KubeObject, clusterRoleBinding, everyNode, labelsFor, saSubject, serviceAccount,
     systemNamespace, systemDaemonSet,
 } from "./objects";
 
@@ -58,7 +59,7 @@ export function renderKubeProxy<S>(s: AddonSettings<S>): KubeObject[] {
                         nodeSelectorTerms: [{
                             matchExpressions: [
                                 { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
-                                { key: controlPlaneNodeLabel.key, operator: v.onControlPlane ? "In" : "NotIn", values: [controlPlaneNodeLabel.value] },
+                                { key: nodeLabels.controlPlaneNode.key, operator: v.onControlPlane ? "In" : "NotIn", values: [nodeLabels.controlPlaneNode.value] },
                             ],
                         }],
                     },

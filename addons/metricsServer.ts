@@ -48,7 +48,7 @@ export function renderMetricsServer<S>(_s: AddonSettings<S>): KubeObject[] {
                     spec: {
                         serviceAccountName: name,
                         priorityClassName: "system-cluster-critical",
-                        // Kubelets (10250) admit only control-plane nodes (see components/securityGroups.ts).
+                        // Kubelets (10250) admit only control-plane nodes (see network/securityGroups.ts).
                         ...controlPlaneScheduling,
                         containers: [{
                             name,

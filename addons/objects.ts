@@ -1,4 +1,4 @@
-import { Netmask, ip2long, long2ip } from "netmask";
+import { nodeLabels } from "../plan/cluster";
 
 /**
  * A Kubernetes object as plain data. `Secret` is the type of secret values inside it: plain strings for
@@ -38,17 +38,8 @@ export interface AddonSettings<Secret = string> {
 
 export const systemNamespace = "kube-system";
 
-/**
- * Label every control-plane kubelet registers with (kubelets may set kaws.io/ labels on themselves), so
- * add-ons can tell control-plane nodes apart before the node-role label is applied.
- */
-export const controlPlaneNodeLabel = { key: "kaws.io/role", value: "control-plane" } as const;
-
-/** The local API server every component on a control-plane node talks to (never the NLB: no hairpin). */
-export const localApiServer = "https://127.0.0.1:6443";
-
 /** Label and taint kaws control-plane nodes carry; add-ons that hold AWS permissions run there. */
-export const controlPlaneRole = "node-role.kubernetes.io/control-plane";
+export const controlPlaneRole = nodeLabels.controlPlaneRole;
 
 export const controlPlaneScheduling = {
     nodeSelector: { [controlPlaneRole]: "" },
@@ -140,13 +131,6 @@ export function roleBinding(name: string, roleName: string, subjects: Subject[],
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: roleKind, name: roleName },
         subjects,
     };
-}
-
-/** The n-th address of the service range (1 = the kubernetes service, 10 = cluster DNS by convention). */
-export function serviceIp(serviceCidr: string, n: number): string {
-    const block = new Netmask(serviceCidr);
-    if (n < 1 || n >= block.size - 1) throw new Error(`serviceCidr ${serviceCidr} has no address number ${n}`);
-    return long2ip(ip2long(block.base) + n);
 }
 
 /** Hardened defaults for containers that need no privileges (callers set the image's non-root uid). */

@@ -58,7 +58,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         }, { parent: this });
 
         // /readyz answers anonymous requests: the API server's AuthenticationConfiguration admits anonymous
-        // callers on /livez, /readyz and /healthz only (render/controlPlane.ts), so --anonymous-auth=false's
+        // callers on /livez, /readyz and /healthz only (controlPlane/render.ts), so --anonymous-auth=false's
         // intent holds everywhere else and the NLB still drains an API server that is up but not ready.
         this.targetGroup = new aws.lb.TargetGroup(`${name}-api`, {
             name: `${clusterName}-api-tg`,

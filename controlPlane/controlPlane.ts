@@ -8,7 +8,8 @@ import { buildNodeGroup } from "../nodes/nodeGroup";
 import { NodeRole } from "../nodes/nodeRole";
 import { kubeletNodeFiles } from "../nodes/kubeletFiles";
 import { renderKubeconfig } from "../nodes/kubeconfig";
-import { bootPaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeUserData } from "../nodes/boot";
+import { renderNodeUserData } from "../nodes/boot";
+import { controlPlaneBootSteps, markControlPlanePaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit } from "./markControlPlane";
 import { controlPlaneStatements } from "./policies";
 import {
     admissionConfiguration, apiServerPod, auditPolicy, authenticationConfiguration, controllerManagerPod, controlPlanePaths,
@@ -144,8 +145,8 @@ export class ControlPlane extends pulumi.ComponentResource {
                 nodeLabels: { [nodeLabels.controlPlaneNode.key]: nodeLabels.controlPlaneNode.value, [nodeLabels.excludeFromLoadBalancers]: "" },
                 taints: [{ key: nodeLabels.controlPlaneRole, effect: "NoSchedule" }],
             }),
-            { path: bootPaths.markControlPlaneScript, mode: "0700", content: renderMarkControlPlaneScript() },
-            { path: bootPaths.markControlPlaneUnit, mode: "0600", content: renderMarkControlPlaneUnit() },
+            { path: markControlPlanePaths.script, mode: "0700", content: renderMarkControlPlaneScript() },
+            { path: markControlPlanePaths.unit, mode: "0600", content: renderMarkControlPlaneUnit() },
         ];
 
         const rolling = oneAtATime(count);
@@ -161,6 +162,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 criToolsVersion: plan.pins.criTools,
                 al2023Release: al2023.release,
                 ecrCredentialProvider,
+                roleSteps: controlPlaneBootSteps,
             }),
             // Pods on the control plane must not borrow its instance role; AWS-calling add-ons there use the host network.
             instances: { types: [plan.config.controlPlane.instanceType], securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: 50, imdsHopLimit: 1 },

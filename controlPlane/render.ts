@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { strongCipherSuites } from "../nodes/kubelet";
-import { localApiServer } from "../addons/objects";
+import { localApiServer } from "../plan/cluster";
 
 /** Control-plane file layout (kubeadm's, so operators and CIS tooling find everything where they expect it). */
 export const controlPlanePaths = {

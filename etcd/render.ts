@@ -1,9 +1,11 @@
+import { ports } from "../plan/cluster";
 import { Netmask } from "netmask";
 import { renderCloudConfig } from "../nodes/cloudInit";
 import { renderShellScript } from "../nodes/shellScript";
 
 /** Ports of an etcd member: clients (TLS), peers (TLS) and plain-HTTP metrics on localhost only. */
-export const etcdPorts = { client: 2379, peer: 2380, metrics: 2381 } as const;
+/** etcd's ports: the cluster-wide ones from the plan, and its loopback-only metrics listener. */
+export const etcdPorts = { client: ports.etcdClient, peer: ports.etcdPeer, metrics: 2381 } as const;
 
 /** Tag carried by a member's ENI and data volume ("etcd-<i>"); the boot script finds them by it. */
 export const etcdMemberTag = "kaws:etcd-member";

@@ -14,7 +14,7 @@ export interface EtcdRequestScope extends NodeRequestScope {
     readonly snapshotBytes: number;
 }
 
-const bootScript = "kaws-etcd-boot (render/etcd.ts renderEtcdBootScript)";
+const bootScript = "kaws-etcd-boot (etcd/boot.sh)";
 
 export function etcdMemberRequests(s: EtcdRequestScope): AwsRequest[] {
     const describe = (action: string): AwsRequest => ({ action, context: {}, source: `${bootScript}: find the member's ENI and volume by tag`, ...wildcardOnly("EC2 Describe actions have no resource type") });
@@ -25,9 +25,9 @@ export function etcdMemberRequests(s: EtcdRequestScope): AwsRequest[] {
         describe("ec2:DescribeVolumes"),
         ...onResources("ec2:AttachNetworkInterface", [s.instance, s.eni], `${bootScript}: aws ec2 attach-network-interface`),
         ...attachVolume(s, s.instance, s.volume, s.volumeKeyArn, `${bootScript}: aws ec2 attach-volume`),
-        ...s3PutEncrypted(s, s.bucketArn, snapshotKey, s.keyArn, s.snapshotBytes, "kaws-etcd-snapshot (render/etcd.ts renderEtcdSnapshotScript): aws s3 cp --sse aws:kms"),
+        ...s3PutEncrypted(s, s.bucketArn, snapshotKey, s.keyArn, s.snapshotBytes, "kaws-etcd-snapshot (etcd/snapshot.sh): aws s3 cp --sse aws:kms"),
         s3List(s.bucketArn, `${bucketPrefixes.etcdBackups}${s.member}/`, "operator lists snapshots before a restore (README)"),
-        ...s3GetEncrypted(s, s.bucketArn, snapshotKey, s.keyArn, "kaws-etcd-restore (render/etcd.ts renderEtcdRestoreScript): aws s3 cp s3://…"),
+        ...s3GetEncrypted(s, s.bucketArn, snapshotKey, s.keyArn, "kaws-etcd-restore (etcd/restore.sh): aws s3 cp s3://…"),
     ];
 }
 

@@ -2,13 +2,13 @@
 # kaws-boot: first boot of a Kubernetes node. Names the host after its private DNS name (kubelet's node name),
 # installs the pinned packages and the role's files, loads kernel settings, starts containerd and kubelet.
 # Header values (nodes/boot.ts renderNodeBootScript):
-#   KAWS_IS_CONTROL_PLANE                          1 on control-plane nodes, 0 on workers
 #   KAWS_KUBERNETES_VERSION, KAWS_CRI_TOOLS_VERSION   kubelet/kubectl and cri-tools packages (pkgs.k8s.io)
 #   KAWS_AL2023_RELEASE                            the AL2023 release providing containerd and runc
 #   KAWS_ECR_PROVIDER_VERSION, KAWS_ECR_PROVIDER_SHA256_AMD64, KAWS_ECR_PROVIDER_SHA256_ARM64
 #   KAWS_NODE_ENV, KAWS_KUBERNETES_REPO_FILE, KAWS_FETCH_FILES, KAWS_CREDENTIAL_PROVIDER_BIN_DIR, KAWS_CREDENTIAL_PROVIDER_DROP_IN,
-#   KAWS_STATIC_PODS_DIR, KAWS_AUDIT_LOG_DIR, KAWS_SYSCTLS   paths on the node
-#   KAWS_MARK_CONTROL_PLANE_UNIT                   started on control-plane nodes once kubelet runs
+#   KAWS_SYSCTLS                                   path on the node
+#   KAWS_PRIVATE_DIRS                              root-only directories: static pod manifests and the role's own
+#   KAWS_START_AFTER_KUBELET                       units the role starts once kubelet runs (none on workers)
 set -euo pipefail
 
 imds() {
@@ -64,9 +64,7 @@ install_ecr_credential_provider() {
 
 "$KAWS_FETCH_FILES"
 install_ecr_credential_provider
-# Control-plane nodes also keep the API server's audit log.
-private_dirs=("$KAWS_STATIC_PODS_DIR")
-if [ "$KAWS_IS_CONTROL_PLANE" = 1 ]; then private_dirs+=("$KAWS_AUDIT_LOG_DIR"); fi
+read -ra private_dirs <<< "$KAWS_PRIVATE_DIRS"
 install -d -m 0700 "${private_dirs[@]}"
 
 systemctl restart systemd-modules-load.service
@@ -74,6 +72,7 @@ sysctl --load "$KAWS_SYSCTLS"
 systemctl daemon-reload
 systemctl enable --now containerd.service
 systemctl enable --now kubelet.service
-if [ "$KAWS_IS_CONTROL_PLANE" = 1 ]; then
-  systemctl start --no-block "$KAWS_MARK_CONTROL_PLANE_UNIT"
-fi
+read -ra start_after_kubelet <<< "$KAWS_START_AFTER_KUBELET"
+for unit in "${start_after_kubelet[@]}"; do
+  systemctl start --no-block "$unit"
+done

@@ -1,10 +1,8 @@
-import * as path from "path";
 import { renderCloudConfig } from "./cloudInit";
 import { renderFetchFilesScript } from "./fileDelivery";
 import { renderShellScript } from "./shellScript";
 import { kubeletPaths } from "./kubelet";
 import { runtimePaths } from "./containerd";
-import { controlPlanePaths, localApiServer } from "../controlPlane/render";
 
 export interface NodeBootSpec {
     /** Node role: "controlplane" or "worker-<pool>"; names the files to fetch. */
@@ -19,7 +17,19 @@ export interface NodeBootSpec {
     readonly al2023Release: string;
     /** ecr-credential-provider release and the sha256 of its binaries (versions.ts). */
     readonly ecrCredentialProvider: { readonly version: string; readonly sha256: Readonly<Record<"amd64" | "arm64", string>> };
+    /** What the role adds to the boot (the control plane: its audit log directory and its node labeller). */
+    readonly roleSteps: RoleBootSteps;
 }
+
+/** Boot steps a node role contributes; the generic boot knows no role. */
+export interface RoleBootSteps {
+    /** Directories created root-only (0700) besides the static pod manifests. */
+    readonly privateDirs: readonly string[];
+    /** systemd units started (without waiting) once kubelet runs. */
+    readonly startAfterKubelet: readonly string[];
+}
+
+export const noRoleSteps: RoleBootSteps = { privateDirs: [], startAfterKubelet: [] };
 
 export const bootPaths = {
     fetchFiles: "/usr/local/sbin/kaws-fetch-files",
@@ -27,8 +37,6 @@ export const bootPaths = {
     nodeEnv: "/etc/kaws/node.env",
     /** The pkgs.k8s.io repository of the Kubernetes minor. */
     kubernetesRepo: "/etc/yum.repos.d/kubernetes.repo",
-    markControlPlaneScript: "/usr/local/sbin/kaws-mark-control-plane",
-    markControlPlaneUnit: "/etc/systemd/system/kaws-mark-control-plane.service",
 } as const;
 
 function check(spec: NodeBootSpec): void {
@@ -37,6 +45,9 @@ function check(spec: NodeBootSpec): void {
     if (!/^\d+\.\d+\.\d+$/.test(spec.criToolsVersion)) problems.push(`criToolsVersion "${spec.criToolsVersion}" is not a release like 1.36.0`);
     if (!/^2023\.\d+\.\d{8}\.\d+$/.test(spec.al2023Release)) problems.push(`al2023Release "${spec.al2023Release}" is not an AL2023 release like 2023.12.20261028.0`);
     if (!/^v\d+\.\d+\.\d+$/.test(spec.ecrCredentialProvider.version)) problems.push(`ecrCredentialProvider.version "${spec.ecrCredentialProvider.version}" is not a tag like v1.31.7`);
+    for (const item of [...spec.roleSteps.privateDirs, ...spec.roleSteps.startAfterKubelet]) {
+        if (!/^[A-Za-z0-9_@%+=:,./-]+$/.test(item)) problems.push(`role step "${item}" must be a path or unit name without spaces or quotes`);
+    }
     for (const [arch, sum] of Object.entries(spec.ecrCredentialProvider.sha256)) {
         if (!/^[0-9a-f]{64}$/.test(sum)) problems.push(`ecrCredentialProvider.sha256.${arch} is not a sha256 (64 hex digits)`);
     }
@@ -53,7 +64,6 @@ function check(spec: NodeBootSpec): void {
 export function renderNodeBootScript(spec: NodeBootSpec): string {
     check(spec);
     return renderShellScript("nodes/boot.sh", {
-        KAWS_IS_CONTROL_PLANE: spec.role === "controlplane" ? 1 : 0,
         KAWS_KUBERNETES_VERSION: spec.kubernetesVersion,
         KAWS_CRI_TOOLS_VERSION: spec.criToolsVersion,
         KAWS_AL2023_RELEASE: spec.al2023Release,
@@ -65,39 +75,10 @@ export function renderNodeBootScript(spec: NodeBootSpec): string {
         KAWS_FETCH_FILES: bootPaths.fetchFiles,
         KAWS_CREDENTIAL_PROVIDER_BIN_DIR: kubeletPaths.credentialProviderBinDir,
         KAWS_CREDENTIAL_PROVIDER_DROP_IN: kubeletPaths.credentialProviderDropIn,
-        KAWS_STATIC_PODS_DIR: kubeletPaths.staticPods,
-        KAWS_AUDIT_LOG_DIR: controlPlanePaths.auditLogDir,
+        KAWS_PRIVATE_DIRS: [kubeletPaths.staticPods, ...spec.roleSteps.privateDirs].join(" "),
         KAWS_SYSCTLS: runtimePaths.sysctls,
-        KAWS_MARK_CONTROL_PLANE_UNIT: path.basename(bootPaths.markControlPlaneUnit),
+        KAWS_START_AFTER_KUBELET: spec.roleSteps.startAfterKubelet.join(" "),
     }, `kaws node boot (${spec.role}): Kubernetes ${spec.kubernetesVersion}, AL2023 ${spec.al2023Release}.`);
-}
-
-/**
- * Labels this control-plane node node-role.kubernetes.io/control-plane once it has registered: kubelets may
- * not set that label on themselves (NodeRestriction). Like kubeadm's mark-control-plane phase, it uses a
- * throwaway client certificate signed with the cluster CA key the node already holds, valid one day, kept
- * in a private temporary directory and deleted afterwards.
- */
-export function renderMarkControlPlaneScript(): string {
-    return renderShellScript("nodes/mark-control-plane.sh", {
-        KAWS_CA_CERT: controlPlanePaths.caCert,
-        KAWS_CA_KEY: controlPlanePaths.caKey,
-        KAWS_API_SERVER: localApiServer,
-    }, "kaws-mark-control-plane: labels this node as a control-plane node once it has registered.");
-}
-
-export function renderMarkControlPlaneUnit(): string {
-    return `[Unit]
-Description=Label this node as a kaws control-plane node once it has registered
-After=kubelet.service
-Wants=kubelet.service
-
-[Service]
-Type=oneshot
-ExecStart=${bootPaths.markControlPlaneScript}
-Restart=on-failure
-RestartSec=30
-`;
 }
 
 /** EC2 user data: the fetch script and the boot script as cloud-config files, then the boot script. */

@@ -1,3 +1,4 @@
+import { bucketPrefixes } from "../plan/cluster";
 import { renderShellScript } from "./shellScript";
 
 /** A file a node receives: stored KMS-encrypted in the assets bucket under its role's prefix, installed at boot. */
@@ -10,10 +11,8 @@ export interface NodeFileSpec {
     readonly owner?: string;
 }
 
-/** Where a role's files live in the assets bucket. */
-export function rolePrefix(role: string): string {
-    return `nodes/${role}`;
-}
+/** Where a role's files live in the assets bucket: nodes/<role> (the plan's bucket layout). */
+export const rolePrefix = bucketPrefixes.nodes;
 
 export const manifestName = "manifest.tsv";
 

@@ -86,8 +86,6 @@ const reservedLabel = /(^|\.)(kubernetes\.io|k8s\.io)\//;
 /** Reserved namespaces kubelets may set nevertheless (k8s.io/kubelet/pkg/apis: kubeletLabelNamespaces), subdomains included. */
 const kubeletLabelNamespace = /^([a-z0-9.-]+\.)?(kubelet|node)\.kubernetes\.io\//;
 
-/** Keeps a node out of Service load balancers (the service controller neither targets it nor opens NodePorts to it). */
-export const excludeFromLoadBalancersLabel = "node.kubernetes.io/exclude-from-external-load-balancers";
 
 /** `--node-labels` value; refuses labels the kubelet is not allowed to set on itself. */
 export function nodeLabelsFlag(labels: Readonly<Record<string, string>>): string {

@@ -106,6 +106,7 @@ export function serviceIp(serviceCidr: string, n: number): string {
     return long2ip(ip2long(block.base) + n);
 }
 
+/** Cluster DNS is the tenth address of the service range: the kube-dns Service and every kubelet's clusterDNS. */
 export const clusterDnsIp = (serviceCidr: string) => serviceIp(serviceCidr, 10);
 
 export const workerRole = (pool: string) => `worker-${pool}`;

@@ -5,7 +5,7 @@ import * as YAML from "yaml";
 import { Evaluation } from "../automation/offline/engine";
 import { addonSettingsForRender, nodeFilesOf, RenderedFile } from "../automation/offline/render";
 import { KubeObject, renderAddons } from "../addons";
-import { serviceIp } from "../addons/objects";
+import { serviceIp } from "../plan/cluster";
 import { evaluate, idOf, ofType } from "./harness";
 
 // Where every client configuration kaws renders connects, from which node kind, and whether that works on

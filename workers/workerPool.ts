@@ -11,7 +11,7 @@ import { NodeRole } from "../nodes/nodeRole";
 import { ecrPullStatements } from "../nodes/policies";
 import { kubeletNodeFiles } from "../nodes/kubeletFiles";
 import { kubeletPaths } from "../nodes/kubelet";
-import { renderNodeUserData } from "../nodes/boot";
+import { noRoleSteps, renderNodeUserData } from "../nodes/boot";
 
 /** Workers only pull images (the EBS CSI node plugin needs no AWS permission). */
 export const workerStatements = ecrPullStatements;
@@ -83,6 +83,7 @@ export class WorkerPool extends pulumi.ComponentResource {
                 criToolsVersion: plan.pins.criTools,
                 al2023Release: al2023.release,
                 ecrCredentialProvider,
+                roleSteps: noRoleSteps,
             }),
             instances: { types: pool.instanceTypes, securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: pool.rootVolumeSizeGiB, imdsHopLimit: pool.podsNeedImds ? 2 : 1 },
             scaling: {

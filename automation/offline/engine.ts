@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { computedAttributes, invokeResult, placeholderId } from "./placeholders";
 import { StackConfig, projectName } from "../stackConfig";
-import { offlineTlsComputer } from "./tls";
+import { ResourceComputer, offlineTlsComputer } from "./tls";
 
 // The runtime's settings module is not part of the public API; the offline engine needs its monitor
 // (to see each registration's parent) and its RPC queue (to know when the program has finished).
@@ -40,8 +40,7 @@ export interface Evaluation {
     readonly outputs: Record<string, StackOutput>;
 }
 
-/** Handles resource types whose outputs must be really computed offline (for example signed certificates). */
-export type ResourceComputer = (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
+export type { ResourceComputer };
 
 /** The program threw; `resources` is what it had registered by then. */
 export class EvaluationError extends Error {

@@ -1,7 +1,9 @@
 import "reflect-metadata";
 import * as crypto from "crypto";
 import * as x509 from "@peculiar/x509";
-import type { ResourceComputer } from "./engine";
+
+/** Handles resource types whose outputs must be really computed offline (for example signed certificates). */
+export type ResourceComputer = (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
 
 /**
  * Offline stand-in for the tls and random providers: it really generates keys, signs certificates and

@@ -2,7 +2,7 @@ import * as YAML from "yaml";
 import { expect } from "chai";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
 import { awsNodeNameRegex, bootstrapGroup } from "../../addons/bootstrap";
-import { clusterDnsIp } from "../../addons/coredns";
+import { clusterDnsIp } from "../../plan/cluster";
 import { pinsFor } from "../../plan/versions";
 import { validateKubernetesObject } from "../k8sSchema";
 
@@ -31,7 +31,7 @@ const find = (objects: KubeObject[], kind: string, name: string): any => {
 const containersOf = (o: any): any[] => [...(o.spec?.template?.spec?.initContainers ?? []), ...(o.spec?.template?.spec?.containers ?? [])];
 const envOf = (container: any, name: string): any => container.env.find((e: any) => e.name === name);
 
-describe("render/addons", () => {
+describe("addons renderers", () => {
     const objects = all();
 
     it("produces objects that validate against the Kubernetes 1.36 schemas", () => {

@@ -40,7 +40,7 @@ function scopingProblems(statements: PolicyStatement[]): string[] {
     return problems;
 }
 
-describe("nodePolicies", () => {
+describe("controlPlane/policies", () => {
     it("the control plane (with autoscaler) has no wildcard action, and Resource \"*\" only where AWS offers no resource-level permission", () => {
         expect(scopingProblems(controlPlaneStatements(scope, true))).to.deep.equal([]);
     });

@@ -31,7 +31,7 @@ function auditLevel(policy: { rules: AuditRule[] }, request: { user: string; gro
     return "None";
 }
 
-describe("render/controlPlane", () => {
+describe("controlPlane/render", () => {
     it("static pods validate against the Kubernetes 1.36 Pod schema after a YAML round trip", () => {
         for (const pod of pods()) expect(validateKubernetesObject(parse(renderYaml(pod))), (pod as any).metadata.name).to.deep.equal([]);
     });

@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { bootPaths, NodeBootSpec, renderMarkControlPlaneScript, renderMarkControlPlaneUnit, renderNodeBootScript, renderNodeUserData } from "../../nodes/boot";
+import { bootPaths, NodeBootSpec, noRoleSteps, renderNodeBootScript, renderNodeUserData } from "../../nodes/boot";
+import { controlPlaneBootSteps, renderMarkControlPlaneScript, renderMarkControlPlaneUnit } from "../../controlPlane/markControlPlane";
 import { ecrCredentialProvider } from "../../plan/versions";
 import { kubeletPaths } from "../../nodes/kubelet";
 import { toolAvailable } from "../tools";
@@ -21,8 +22,9 @@ const base: NodeBootSpec = {
     criToolsVersion: "1.36.0",
     al2023Release: "2023.12.20261028.0",
     ecrCredentialProvider,
+    roleSteps: controlPlaneBootSteps,
 };
-const worker: NodeBootSpec = { ...base, role: "worker-general" };
+const worker: NodeBootSpec = { ...base, role: "worker-general", roleSteps: noRoleSteps };
 
 function withTempFile<T>(name: string, content: string, use: (file: string) => T): T {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-boot-"));
@@ -41,7 +43,7 @@ function userDataScripts(userData: string): Record<string, string> {
     return Object.fromEntries(doc.write_files.map((f: { path: string; content: string }) => [f.path, f.content]));
 }
 
-describe("render/nodeBoot", () => {
+describe("nodes/boot", () => {
     it("every rendered script passes shellcheck (boot for both node kinds, fetch, mark-control-plane)", function () {
         if (!toolAvailable("shellcheck", this, ["--version"])) return;
         const scripts: [string, string][] = [
@@ -147,11 +149,12 @@ describe("render/nodeBoot", () => {
         expect(verifyUnits({ "kaws-mark-control-plane.service": renderMarkControlPlaneUnit() })).to.deep.equal([]);
     });
 
-    it("only the control plane starts the mark-control-plane unit (and keeps an audit log directory)", () => {
+    it("only the control plane starts the mark-control-plane unit (and keeps an audit log directory): its own boot steps", () => {
         // What each role then does is checked by running the script (below).
-        expect(headerLines(renderNodeBootScript(base))).to.include("KAWS_IS_CONTROL_PLANE=1");
-        expect(headerLines(renderNodeBootScript(worker))).to.include("KAWS_IS_CONTROL_PLANE=0");
-        expect(renderNodeBootScript(base)).to.include("KAWS_MARK_CONTROL_PLANE_UNIT=kaws-mark-control-plane.service");
+        expect(headerLines(renderNodeBootScript(base))).to.include("KAWS_START_AFTER_KUBELET=kaws-mark-control-plane.service");
+        expect(headerLines(renderNodeBootScript(worker))).to.include("KAWS_START_AFTER_KUBELET=''");
+        expect(headerLines(renderNodeBootScript(worker))).to.include(`KAWS_PRIVATE_DIRS=${kubeletPaths.staticPods}`);
+        expect(() => renderNodeBootScript({ ...worker, roleSteps: { privateDirs: ["/a b"], startAfterKubelet: [] } })).to.throw(/role step "\/a b"/);
     });
 
     it("refuses unpinned or malformed versions with the offending value", () => {
@@ -198,8 +201,7 @@ esac`,
                     KAWS_FETCH_FILES: `${dir}/stubs/fetch`,
                     KAWS_CREDENTIAL_PROVIDER_BIN_DIR: `${dir}/libexec/kubelet-credential-providers`,
                     KAWS_CREDENTIAL_PROVIDER_DROP_IN: `${dir}/10-credential-provider.conf`,
-                    KAWS_STATIC_PODS_DIR: `${dir}/etc/kubernetes/manifests`,
-                    KAWS_AUDIT_LOG_DIR: `${dir}/log/kubernetes/audit`,
+                    KAWS_PRIVATE_DIRS: [`${dir}/etc/kubernetes/manifests`, ...(spec.roleSteps.privateDirs.length > 0 ? [`${dir}/log/kubernetes/audit`] : [])].join(" "),
                     KAWS_SYSCTLS: `${dir}/sysctl.conf`,
                 });
                 fs.writeFileSync(`${dir}/boot.sh`, script);
@@ -227,7 +229,7 @@ esac`,
             expect(headerLines(renderNodeBootScript(base))).to.include.members([
                 `KAWS_NODE_ENV=${bootPaths.nodeEnv}`, `KAWS_KUBERNETES_REPO_FILE=${bootPaths.kubernetesRepo}`, `KAWS_FETCH_FILES=${bootPaths.fetchFiles}`,
                 `KAWS_CREDENTIAL_PROVIDER_BIN_DIR=${kubeletPaths.credentialProviderBinDir}`, `KAWS_CREDENTIAL_PROVIDER_DROP_IN=${kubeletPaths.credentialProviderDropIn}`,
-                `KAWS_STATIC_PODS_DIR=${kubeletPaths.staticPods}`, `KAWS_AUDIT_LOG_DIR=${controlPlanePaths.auditLogDir}`, `KAWS_SYSCTLS=${runtimePaths.sysctls}`,
+                `KAWS_PRIVATE_DIRS='${kubeletPaths.staticPods} ${controlPlanePaths.auditLogDir}'`, `KAWS_SYSCTLS=${runtimePaths.sysctls}`,
             ]);
         });
 

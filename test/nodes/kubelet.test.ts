@@ -14,7 +14,7 @@ import { verifyUnits } from "../systemdVerify";
 const spec = { clusterDnsIp: "10.96.0.10", clusterDomain: "cluster.local", registerWithTaints: [{ key: "kaws.io/system", value: "true", effect: "NoSchedule" as const }, { key: "dedicated", effect: "NoExecute" as const }] };
 const ca = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n";
 
-describe("render/kubelet", () => {
+describe("nodes/kubelet", () => {
     it("renders a KubeletConfiguration whose every field is a KubeletConfiguration v1beta1 field upstream (taints: core/v1 Taint)", () => {
         const rendered = parse(renderKubeletConfiguration(spec));
         expect(configProblems("kubelet", rendered)).to.deep.equal([]);

@@ -1,0 +1,45 @@
+import * as path from "path";
+import { localApiServer } from "../plan/cluster";
+import { RoleBootSteps } from "../nodes/boot";
+import { renderShellScript } from "../nodes/shellScript";
+import { controlPlanePaths } from "./render";
+
+export const markControlPlanePaths = {
+    script: "/usr/local/sbin/kaws-mark-control-plane",
+    unit: "/etc/systemd/system/kaws-mark-control-plane.service",
+} as const;
+
+/** What the control plane adds to the generic node boot: its audit log directory, and the labeller started once kubelet runs. */
+export const controlPlaneBootSteps: RoleBootSteps = {
+    privateDirs: [controlPlanePaths.auditLogDir],
+    startAfterKubelet: [path.basename(markControlPlanePaths.unit)],
+};
+
+/**
+ * Labels this control-plane node node-role.kubernetes.io/control-plane once it has registered: kubelets may
+ * not set that label on themselves (NodeRestriction). Like kubeadm's mark-control-plane phase, it uses a
+ * throwaway client certificate signed with the cluster CA key the node already holds, valid one day, kept
+ * in a private temporary directory and deleted afterwards.
+ */
+export function renderMarkControlPlaneScript(): string {
+    return renderShellScript("controlPlane/mark-control-plane.sh", {
+        KAWS_CA_CERT: controlPlanePaths.caCert,
+        KAWS_CA_KEY: controlPlanePaths.caKey,
+        KAWS_API_SERVER: localApiServer,
+    }, "kaws-mark-control-plane: labels this node as a control-plane node once it has registered.");
+}
+
+export function renderMarkControlPlaneUnit(): string {
+    return `[Unit]
+Description=Label this node as a kaws control-plane node once it has registered
+After=kubelet.service
+Wants=kubelet.service
+
+[Service]
+Type=oneshot
+ExecStart=${markControlPlanePaths.script}
+Restart=on-failure
+RestartSec=30
+`;
+}
+
