@@ -1,26 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan, bucketPrefixes, controlPlaneRole, localApiServer, nodeLabels } from "../plan/cluster";
-import { al2023, ecrCredentialProvider } from "../plan/versions";
-import { ClusterContext } from "../nodes/context";
+import { ClusterContext, KeyPair } from "../nodes/context";
 import { NodeFile, NodeFiles } from "../nodes/nodeFiles";
 import { buildNodeGroup } from "../nodes/nodeGroup";
 import { NodeRole } from "../nodes/nodeRole";
 import { kubeletNodeFiles } from "../nodes/kubeletFiles";
 import { renderKubeconfig } from "../nodes/kubeconfig";
-import { renderNodeUserData } from "../nodes/boot";
+import { kubernetesNodeUserData } from "../nodes/boot";
 import { controlPlaneBootSteps, markControlPlanePaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit } from "./markControlPlane";
 import { controlPlaneStatements } from "./policies";
 import {
     admissionConfiguration, apiServerPod, auditPolicy, authenticationConfiguration, controllerManagerPod, controlPlanePaths,
     ControlPlaneSpec, renderYaml, schedulerPod,
 } from "./render";
-
-/** A certificate and its key, as secrets/ issues them. */
-export interface KeyPair {
-    readonly certPem: pulumi.Input<string>;
-    readonly keyPem: pulumi.Input<string>;
-}
 
 /** The certificates and keys control-plane nodes hold (the Pki component has this shape). */
 export interface ControlPlanePki {
@@ -110,10 +103,8 @@ export class ControlPlane extends pulumi.ComponentResource {
             }, plan.config.addons.clusterAutoscaler));
         this.role = new NodeRole(`${name}-${role}`, {
             kind: "controlplane",
-            clusterName: plan.clusterName,
-            region: plan.region,
-            assetsBucketArn: ctx.bucket.arn,
-            kmsKeyArn: ctx.keyArn,
+            plan,
+            context: ctx,
             readPrefixes: [`${bucketPrefixes.nodes(role)}/`],
             statements,
         }, { parent: this });
@@ -154,16 +145,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             role,
             iamRole: this.role,
             files,
-            userData: (bucket) => renderNodeUserData({
-                role,
-                bucket,
-                region: plan.region,
-                kubernetesVersion: plan.pins.kubernetes,
-                criToolsVersion: plan.pins.criTools,
-                al2023Release: al2023.release,
-                ecrCredentialProvider,
-                roleSteps: controlPlaneBootSteps,
-            }),
+            userData: kubernetesNodeUserData(plan, role, controlPlaneBootSteps),
             // Pods on the control plane must not borrow its instance role; AWS-calling add-ons there use the host network.
             instances: { types: [plan.config.controlPlane.instanceType], securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: 50, imdsHopLimit: 1 },
             scaling: {

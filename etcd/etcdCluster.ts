@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan, EtcdMember, bucketPrefixes } from "../plan/cluster";
-import { ClusterContext } from "../nodes/context";
+import { ClusterContext, KeyPair } from "../nodes/context";
 import { NodeFile } from "../nodes/nodeFiles";
 import { buildNodeGroup } from "../nodes/nodeGroup";
 import { NodeRole, PolicyStatement } from "../nodes/nodeRole";
@@ -10,12 +10,6 @@ import {
     etcdMemberTag, etcdPaths, etcdQuotaBytes, renderEtcdBootScript, renderEtcdEnvironment, renderEtcdRestoreScript,
     renderEtcdSnapshotScript, renderEtcdSnapshotService, renderEtcdSnapshotTimer, renderEtcdUnit, renderEtcdUserData,
 } from "./render";
-
-/** A certificate and its key, as secrets/ issues them. */
-export interface KeyPair {
-    readonly certPem: pulumi.Input<string>;
-    readonly keyPem: pulumi.Input<string>;
-}
 
 /** The certificates etcd members hold (the Pki component has this shape): the etcd CA and each member's pair. */
 export interface EtcdPki {
@@ -77,10 +71,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
             .apply(([account, partition, kmsKeyArn]) => etcdNodeStatements(plan.clusterName, plan.region, `arn:${partition}:ec2:${plan.region}:${account}`, kmsKeyArn));
         this.role = new NodeRole(`${name}-etcd`, {
             kind: "etcd",
-            clusterName: plan.clusterName,
-            region: plan.region,
-            assetsBucketArn: ctx.bucket.arn,
-            kmsKeyArn: ctx.keyArn,
+            plan,
+            context: ctx,
             readPrefixes: [`${bucketPrefixes.nodes("etcd-")}`, bucketPrefixes.etcdBackups],
             writePrefixes: [bucketPrefixes.etcdBackups],
             statements,

@@ -1,3 +1,5 @@
+import { ClusterPlan } from "../plan/cluster";
+import { al2023, ecrCredentialProvider } from "../plan/versions";
 import { renderCloudConfig } from "./cloudInit";
 import { renderFetchFilesScript } from "./fileDelivery";
 import { renderShellScript } from "./shellScript";
@@ -79,6 +81,20 @@ export function renderNodeBootScript(spec: NodeBootSpec): string {
         KAWS_SYSCTLS: runtimePaths.sysctls,
         KAWS_START_AFTER_KUBELET: spec.roleSteps.startAfterKubelet.join(" "),
     }, `kaws node boot (${spec.role}): Kubernetes ${spec.kubernetesVersion}, AL2023 ${spec.al2023Release}.`);
+}
+
+/** A Kubernetes node role's user data, given the bucket: the plan's pins and the role's own boot steps. */
+export function kubernetesNodeUserData(plan: ClusterPlan, role: string, roleSteps: RoleBootSteps): (bucket: string) => string {
+    return (bucket) => renderNodeUserData({
+        role,
+        bucket,
+        region: plan.region,
+        kubernetesVersion: plan.pins.kubernetes,
+        criToolsVersion: plan.pins.criTools,
+        al2023Release: al2023.release,
+        ecrCredentialProvider,
+        roleSteps,
+    });
 }
 
 /** EC2 user data: the fetch script and the boot script as cloud-config files, then the boot script. */

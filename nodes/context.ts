@@ -14,6 +14,12 @@ export function lookupAccount(provider: aws.Provider): Account {
     return { id: aws.getCallerIdentityOutput({}, { provider }).accountId, partition: partition.partition, dnsSuffix: partition.dnsSuffix };
 }
 
+/** A certificate and its key, as secrets/ issues them. */
+export interface KeyPair {
+    readonly certPem: pulumi.Input<string>;
+    readonly keyPem: pulumi.Input<string>;
+}
+
 /** A private subnet as node groups need it: its id, AZ and (planned, so plain) CIDR. */
 export interface NodeSubnet {
     readonly id: pulumi.Output<string>;

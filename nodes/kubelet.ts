@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { labelKeyProblem, labelValueProblem, selfLabelProblem } from "../plan/labels";
 import { Taint } from "../plan/config";
 
 /** Where kubelet's files live on every node (kubeadm layout, so CIS tooling finds them). */
@@ -79,21 +80,15 @@ export function renderKubeletConfiguration(spec: KubeletSpec): string {
     return stringify(kubeletConfiguration(spec));
 }
 
-const labelKey = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const labelValue = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-/** Label prefixes a kubelet may not set on itself under NodeRestriction (kubernetes.io/ and k8s.io/ are reserved). */
-const reservedLabel = /(^|\.)(kubernetes\.io|k8s\.io)\//;
-/** Reserved namespaces kubelets may set nevertheless (k8s.io/kubelet/pkg/apis: kubeletLabelNamespaces), subdomains included. */
-const kubeletLabelNamespace = /^([a-z0-9.-]+\.)?(kubelet|node)\.kubernetes\.io\//;
-
-
-/** `--node-labels` value; refuses labels the kubelet is not allowed to set on itself. */
+/**
+ * `--node-labels` value. Configured labels are validated with the configuration (plan/config.ts); this
+ * refuses anything else a kubelet could not register with, as a last guard.
+ */
 export function nodeLabelsFlag(labels: Readonly<Record<string, string>>): string {
     return Object.entries(labels).map(([key, value]) => {
-        if (!labelKey.test(key) || !labelValue.test(value)) throw new Error(`node label ${key}=${value} is not a valid Kubernetes label`);
-        if (reservedLabel.test(key) && !kubeletLabelNamespace.test(key)) {
-            throw new Error(`node label ${key}: kubelets cannot set kubernetes.io/ or k8s.io/ labels on themselves (NodeRestriction); accepted: another prefix such as kaws.io/, or node.kubernetes.io/ and kubelet.kubernetes.io/`);
-        }
+        if (labelKeyProblem(key) || labelValueProblem(value)) throw new Error(`node label ${key}=${value} is not a valid Kubernetes label`);
+        const problem = selfLabelProblem(key);
+        if (problem) throw new Error(`node label ${key}: ${problem}`);
         return `${key}=${value}`;
     }).join(",");
 }

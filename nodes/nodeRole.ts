@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ClusterPlan } from "../plan/cluster";
+import { ClusterContext } from "./context";
 
 export interface PolicyStatement {
     readonly Sid?: string;
@@ -12,11 +14,10 @@ export interface PolicyStatement {
 export interface NodeRoleArgs {
     /** Node kind: etcd, controlplane or worker (plain: it names the role). */
     readonly kind: "etcd" | "controlplane" | "worker";
-    readonly clusterName: string;
-    readonly region: pulumi.Input<string>;
-    readonly assetsBucketArn: pulumi.Input<string>;
-    /** KMS key of the assets bucket and volumes. */
-    readonly kmsKeyArn: pulumi.Input<string>;
+    /** Cluster name and region. */
+    readonly plan: ClusterPlan;
+    /** The assets bucket and the KMS key of its objects and the volumes. */
+    readonly context: Pick<ClusterContext, "bucket" | "keyArn">;
     /** Bucket prefixes (no leading slash, may end in *) this kind may read, e.g. nodes/controlplane/. */
     readonly readPrefixes: readonly string[];
     /** Bucket prefixes this kind may write, e.g. backups/etcd/. */
@@ -38,7 +39,7 @@ export class NodeRole extends pulumi.ComponentResource {
     constructor(name: string, args: NodeRoleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:iam:NodeRole", name, {}, opts);
         this.role = new aws.iam.Role(`${name}-role`, {
-            description: `kaws ${args.kind} nodes of ${args.clusterName}`,
+            description: `kaws ${args.kind} nodes of ${args.plan.clusterName}`,
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -50,10 +51,10 @@ export class NodeRole extends pulumi.ComponentResource {
             policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
         }, { parent: this });
 
-        const policy = pulumi.all([args.assetsBucketArn, args.kmsKeyArn, args.region, args.statements ?? []])
-            .apply(([bucketArn, keyArn, region, statements]) => JSON.stringify({
+        const policy = pulumi.all([args.context.bucket.arn, args.context.keyArn, args.statements ?? []])
+            .apply(([bucketArn, keyArn, statements]) => JSON.stringify({
                 Version: "2012-10-17",
-                Statement: [...assetStatements(bucketArn, keyArn, region, args.readPrefixes, args.writePrefixes ?? []), ...statements],
+                Statement: [...assetStatements(bucketArn, keyArn, args.plan.region, args.readPrefixes, args.writePrefixes ?? []), ...statements],
             }));
         const inline = new aws.iam.RolePolicy(`${name}-policy`, { role: this.role.id, policy }, { parent: this });
 

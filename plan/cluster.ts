@@ -1,5 +1,5 @@
 import { Netmask, ip2long, long2ip } from "netmask";
-import { ClusterConfig, WorkerPoolConfig } from "./config";
+import { ClusterConfig, WorkerPoolConfig, poolLabel } from "./config";
 import { internalDomain, planEtcdMembers } from "./etcdPlan";
 import { SubnetPlan, planSubnets } from "./subnetPlan";
 import { clusterTags } from "./tags";
@@ -32,7 +32,7 @@ export const nodeLabels = {
     /** Keeps a node out of Service load balancers (the service controller neither targets it nor opens NodePorts to it). */
     excludeFromLoadBalancers: "node.kubernetes.io/exclude-from-external-load-balancers",
     /** The pool a worker belongs to. */
-    pool: "kaws.io/pool",
+    pool: poolLabel,
 } as const;
 
 /** Where things live in the assets bucket. */

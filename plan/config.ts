@@ -3,6 +3,10 @@ import Ajv, { ErrorObject } from "ajv";
 import { Netmask } from "netmask";
 import { supportedReleases } from "./versions";
 import { instanceArchitecture } from "./instanceTypes";
+import { labelKeyProblem, labelValueProblem, selfLabelProblem } from "./labels";
+
+/** Label every node of a pool registers with, set to the pool's name. */
+export const poolLabel = "kaws.io/pool";
 
 export type Environment = "dev" | "staging" | "prod";
 export type NatStrategy = "perAz" | "single" | "none";
@@ -327,6 +331,20 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>): Clust
         if (pool.onDemandBaseCapacity > pool.maxSize) {
             problems.push(`${key}.onDemandBaseCapacity: ${pool.onDemandBaseCapacity} exceeds maxSize ${pool.maxSize}; accepted: 0 to maxSize`);
         }
+        for (const [label, value] of Object.entries(pool.labels)) {
+            const at = `${key}.labels[${JSON.stringify(label)}]`;
+            const keyProblem = labelKeyProblem(label) ?? selfLabelProblem(label);
+            if (keyProblem) problems.push(`${at}: ${show(label)} ${keyProblem.startsWith("is") ? keyProblem : `is refused: ${keyProblem}`}`);
+            else if (label === poolLabel && value !== pool.name) problems.push(`${at}: ${show(value)} is not the pool's name, which kaws sets it to; accepted: ${show(pool.name)} or no such label`);
+            const valueProblem = labelValueProblem(value);
+            if (valueProblem) problems.push(`${at}: ${show(value)} ${valueProblem}`);
+        }
+        pool.taints.forEach((taint, t) => {
+            const keyProblem = labelKeyProblem(taint.key);
+            if (keyProblem) problems.push(`${key}.taints[${t}].key: ${show(taint.key)} ${keyProblem.replace("label key", "taint key")}`);
+            const valueProblem = taint.value === undefined ? undefined : labelValueProblem(taint.value);
+            if (valueProblem) problems.push(`${key}.taints[${t}].value: ${show(taint.value)} ${valueProblem.replace("label value", "taint value")}`);
+        });
     });
 
     if (ok("leafValidityHours", "caValidityHours") && c.leafValidityHours >= c.caValidityHours) {

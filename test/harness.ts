@@ -1,5 +1,6 @@
 import * as path from "path";
 import { evaluateStack, Evaluation, RecordedResource } from "../automation/offline/engine";
+import { nodeFilesOf } from "../automation/offline/render";
 import { loadStackConfig } from "../automation/stackConfig";
 import { placeholderId } from "../automation/offline/placeholders";
 
@@ -33,6 +34,20 @@ export function named(evaluation: Evaluation, name: string): RecordedResource {
     const found = evaluation.resources.find((r) => r.name === name);
     if (!found) throw new Error(`no resource named ${name}; have ${evaluation.resources.map((r) => r.name).join(", ")}`);
     return found;
+}
+
+export interface InstalledFile {
+    /** Octal mode as the manifest writes it, e.g. "0600". */
+    readonly mode: string;
+    readonly owner: string;
+    readonly content: string;
+}
+
+/** The files a node role receives (automation/offline/render.ts nodeFilesOf), by path on the node; user data too. */
+export function roleFiles(evaluation: Evaluation, role: string): Map<string, InstalledFile> {
+    const files = nodeFilesOf(evaluation).filter((f) => f.path.startsWith(`${role}/`));
+    if (files.length === 0) throw new Error(`no files for role ${role}`);
+    return new Map(files.map((f) => [f.path.slice(role.length), { mode: f.mode.toString(8).padStart(4, "0"), owner: f.owner, content: f.content }]));
 }
 
 /** The placeholder id the offline engine gives a resource, as other resources' inputs refer to it. */

@@ -3,7 +3,6 @@ import * as aws from "@pulumi/aws";
 import { Taint } from "../plan/config";
 import { ClusterPlan, WorkerPoolPlan, bucketPrefixes } from "../plan/cluster";
 import { autoscalerOwnerTag } from "../plan/tags";
-import { al2023, ecrCredentialProvider } from "../plan/versions";
 import { ClusterContext } from "../nodes/context";
 import { NodeFile, NodeFiles } from "../nodes/nodeFiles";
 import { buildNodeGroup } from "../nodes/nodeGroup";
@@ -11,7 +10,7 @@ import { NodeRole } from "../nodes/nodeRole";
 import { ecrPullStatements } from "../nodes/policies";
 import { kubeletNodeFiles } from "../nodes/kubeletFiles";
 import { kubeletPaths } from "../nodes/kubelet";
-import { noRoleSteps, renderNodeUserData } from "../nodes/boot";
+import { kubernetesNodeUserData, noRoleSteps } from "../nodes/boot";
 
 /** Workers only pull images (the EBS CSI node plugin needs no AWS permission). */
 export const workerStatements = ecrPullStatements;
@@ -58,10 +57,8 @@ export class WorkerPool extends pulumi.ComponentResource {
 
         this.role = new NodeRole(`${name}-${role}`, {
             kind: "worker",
-            clusterName: plan.clusterName,
-            region: plan.region,
-            assetsBucketArn: ctx.bucket.arn,
-            kmsKeyArn: ctx.keyArn,
+            plan,
+            context: ctx,
             readPrefixes: [`${bucketPrefixes.nodes(role)}/`],
             statements: pulumi.all([ctx.account.id, ctx.account.partition]).apply(([accountId, partition]) =>
                 workerStatements({ partition, region: plan.region, accountId })),
@@ -75,16 +72,7 @@ export class WorkerPool extends pulumi.ComponentResource {
             role,
             iamRole: this.role,
             files,
-            userData: (bucket) => renderNodeUserData({
-                role,
-                bucket,
-                region: plan.region,
-                kubernetesVersion: plan.pins.kubernetes,
-                criToolsVersion: plan.pins.criTools,
-                al2023Release: al2023.release,
-                ecrCredentialProvider,
-                roleSteps: noRoleSteps,
-            }),
+            userData: kubernetesNodeUserData(plan, role, noRoleSteps),
             instances: { types: pool.instanceTypes, securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: pool.rootVolumeSizeGiB, imdsHopLimit: pool.podsNeedImds ? 2 : 1 },
             scaling: {
                 args: {

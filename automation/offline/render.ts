@@ -37,6 +37,8 @@ export interface RenderedFile {
     readonly path: string;
     readonly content: string;
     readonly mode: number;
+    /** "user:group" the node installs it with (user data: root:root). */
+    readonly owner: string;
 }
 
 /**
@@ -46,27 +48,28 @@ export interface RenderedFile {
  */
 export function nodeFilesOf(evaluation: Evaluation): RenderedFile[] {
     const objects = evaluation.resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && /^nodes\/[^/]+\//.test(r.inputs.key));
-    const modes = new Map<string, number>();
+    const installed = new Map<string, { mode: number; owner: string }>();
     for (const manifest of objects.filter((o) => o.inputs.key.endsWith(`/${manifestName}`))) {
         const role = manifest.inputs.key.split("/")[1];
         for (const line of String(manifest.inputs.content).split("\n").filter(Boolean)) {
-            const [mode, , nodePath] = line.split(" ");
-            modes.set(`${role}${nodePath}`, parseInt(mode, 8));
+            const [mode, owner, nodePath] = line.split(" ");
+            installed.set(`${role}${nodePath}`, { mode: parseInt(mode, 8), owner });
         }
     }
     const files: RenderedFile[] = objects
         .filter((o) => !o.inputs.key.endsWith(`/${manifestName}`))
         .map((o) => {
             const relative = o.inputs.key.slice("nodes/".length);
-            const mode = modes.get(relative);
-            if (mode === undefined) throw new Error(`${o.inputs.key} is missing from its role's ${manifestName}`);
-            return { path: relative, content: String(unwrapRpcSecret(o.inputs.content)), mode };
+            const install = installed.get(relative);
+            if (install === undefined) throw new Error(`${o.inputs.key} is missing from its role's ${manifestName}`);
+            return { path: relative, content: String(unwrapRpcSecret(o.inputs.content)), ...install };
         });
     for (const template of evaluation.resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.inputs.tags?.["kaws:role"])) {
         files.push({
             path: `${template.inputs.tags["kaws:role"]}/user-data`,
             content: Buffer.from(template.inputs.userData ?? "", "base64").toString("utf8"),
             mode: 0o644,
+            owner: "root:root",
         });
     }
     return files;
@@ -115,5 +118,5 @@ export function addonSettingsForRender(outputs: Evaluation["outputs"]): AddonSet
 /** Every add-on object as its own YAML document, one file each. */
 export function addonFilesOf(evaluation: Evaluation): RenderedFile[] {
     const objects: KubeObject[] = renderAddons(addonSettingsForRender(evaluation.outputs)).flatMap((addon) => addon.objects);
-    return objects.map((obj) => ({ path: `addons/${addonFileName(obj)}`, content: YAML.stringify(obj), mode: 0o644 }));
+    return objects.map((obj) => ({ path: `addons/${addonFileName(obj)}`, content: YAML.stringify(obj), mode: 0o644, owner: "root:root" }));
 }

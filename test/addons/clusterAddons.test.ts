@@ -6,20 +6,14 @@ import { evaluateStack, Evaluation, RecordedResource } from "../../automation/of
 import { root } from "../harness";
 import { renderAddons } from "../../addons";
 import { addonsConfigFrom } from "../../automation/driver";
+import { fakeAddonSettings } from "../fixtures/addonContract";
 
 const addonsDir = path.join(root, "addons", "program");
 
 /** The add-ons stack's config as the driver writes it from the infra stack's outputs (fake values). */
 export const fakeAddonsConfig: Record<string, string> = Object.fromEntries(Object.entries(addonsConfigFrom({
     kubeconfig: { value: "apiVersion: v1\nkind: Config\n# fake-kubeconfig-secret\n", secret: true },
-    addonSettings: {
-        value: {
-            clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
-            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "https://api.example:6443",
-            kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/fake", bootstrapTokenId: "abcdef", clusterAutoscaler: true,
-        },
-        secret: false,
-    },
+    addonSettings: { value: fakeAddonSettings({ apiEndpoint: "https://api.example:6443" }), secret: false },
     addonSecrets: { value: { bootstrapTokenSecret: "fake-bootstrap-secret-0123", weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
 })).map(([key, { value }]) => [key, value]));
 const fakeSecrets = JSON.parse(fakeAddonsConfig["kaws-addons:addonSecrets"]);

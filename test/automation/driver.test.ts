@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { fakeAddonSettings } from "../fixtures/addonContract";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -39,14 +40,7 @@ const infraOutputs: StackOutputs = {
     apiEndpoint: { value: "https://api.kaws-test.example:6443", secret: false },
     clusterCaCertificate: { value: fakeCa, secret: false },
     kubeconfig: { value: kubeconfigText, secret: true },
-    addonSettings: {
-        value: {
-            clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
-            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "https://api.kaws-test.example:6443",
-            kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/fake", bootstrapTokenId: "abcdef", clusterAutoscaler: true,
-        },
-        secret: false,
-    },
+    addonSettings: { value: fakeAddonSettings(), secret: false },
     addonSecrets: { value: { weavePassword: secrets.weavePassword, bootstrapTokenSecret: secrets.bootstrapTokenSecret }, secret: true },
 };
 

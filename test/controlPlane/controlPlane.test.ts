@@ -2,35 +2,15 @@ import { expect } from "chai";
 import * as fs from "fs";
 import { parse as parseCsv } from "csv-parse/sync";
 import { parse } from "yaml";
-import { Evaluation, RecordedResource } from "../../automation/offline/engine";
+import { Evaluation } from "../../automation/offline/engine";
 import { oneAtATime } from "../../controlPlane/controlPlane";
-import { manifestName } from "../../nodes/fileDelivery";
 import { anonymousHealthPaths } from "../../controlPlane/render";
-import { evaluate, fixturePath, idOf, ofType } from "../harness";
+import { InstalledFile, evaluate, fixturePath, idOf, ofType, roleFiles } from "../harness";
 import { validateKubernetesObject } from "../k8sSchema";
 import { configProblems } from "../upstream";
 
 interface CisRow { id: string; component: string; target: string; flag: string; expected: string; title: string }
 const cisRows: CisRow[] = parseCsv(fs.readFileSync(fixturePath("cis-k8s-checks.csv"), "utf8"), { columns: true, skip_empty_lines: true });
-
-interface InstalledFile { mode: string; owner: string; content: string }
-
-/** The files a node role receives, as the stack stores them: manifest modes and owners, object contents. */
-function roleFiles(evaluation: Evaluation, role: string): Map<string, InstalledFile> {
-    const prefix = `nodes/${role}`;
-    const objects = ofType(evaluation, "aws:s3/bucketObjectv2:BucketObjectv2").filter((o) => String(o.inputs.key).startsWith(`${prefix}/`));
-    const text = (o: RecordedResource): string => (typeof o.inputs.content === "string" ? o.inputs.content : o.inputs.content.value);
-    const manifest = objects.find((o) => o.inputs.key === `${prefix}/${manifestName}`);
-    if (!manifest) throw new Error(`no manifest for role ${role}`);
-    const files = new Map<string, InstalledFile>();
-    for (const line of text(manifest).trim().split("\n")) {
-        const [mode, owner, file] = line.split(" ");
-        const object = objects.find((o) => o.inputs.key === `${prefix}${file}`);
-        if (!object) throw new Error(`${role}: ${file} is in the manifest but not stored`);
-        files.set(file, { mode, owner, content: text(object) });
-    }
-    return files;
-}
 
 /** `--flag=value` arguments of a static pod's container, by flag. */
 function podFlags(files: Map<string, InstalledFile>, component: string): Map<string, string> {

@@ -4,13 +4,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Evaluation } from "../../automation/offline/engine";
-import { evaluate, ofType } from "../harness";
+import { evaluate, roleFiles } from "../harness";
 import { toolAvailable } from "../tools";
 
 // Three real etcd members (Debian etcd 3.4) started from the configuration the program renders for prod
 // members, with only addresses, ports and paths rewritten for loopback, and the certificates the PKI issues.
 
-const OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2";
 const etcdClientCertPath = "/etc/kubernetes/pki/apiserver-etcd-client";
 const stepTimeoutMs = 8_000;
 
@@ -23,14 +22,8 @@ interface Member {
     log: string;
 }
 
-function text(content: unknown): string {
-    // Secret inputs arrive wrapped as { <secret signature>: ..., value }.
-    return typeof content === "object" && content !== null && "value" in content ? String((content as { value: unknown }).value) : String(content);
-}
-
 function nodeFile(ev: Evaluation, role: string, nodePath: string): string | undefined {
-    const object = ofType(ev, OBJECT).find((o) => o.inputs.key === `nodes/${role}${nodePath}`);
-    return object === undefined ? undefined : text(object.inputs.content);
+    return roleFiles(ev, role).get(nodePath)?.content;
 }
 
 function parseEnvironment(content: string): Record<string, string> {

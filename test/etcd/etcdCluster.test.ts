@@ -3,14 +3,13 @@ import * as fs from "fs";
 import { Netmask } from "netmask";
 import { parse as parseCsv } from "csv-parse/sync";
 import { Evaluation, RecordedResource } from "../../automation/offline/engine";
-import { evaluate, fixturePath, idOf, named, ofType } from "../harness";
+import { evaluate, fixturePath, idOf, named, ofType, roleFiles } from "../harness";
 
 const ENI = "aws:ec2/networkInterface:NetworkInterface";
 const VOLUME = "aws:ebs/volume:Volume";
 const ASG = "aws:autoscaling/group:Group";
 const TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 const SUBNET = "aws:ec2/subnet:Subnet";
-const OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2";
 
 const cis = parseCsv(fs.readFileSync(fixturePath("cis-k8s-checks.csv"), "utf8"), { columns: true }) as Record<string, string>[];
 const cisExpected = (id: string) => cis.find((r) => r.id === id)!.expected;
@@ -34,12 +33,7 @@ function subnetById(ev: Evaluation, id: string): RecordedResource {
 }
 
 function manifest(ev: Evaluation, role: string): Map<string, { mode: string; owner: string }> {
-    const object = ofType(ev, OBJECT).find((o) => o.inputs.key === `nodes/${role}/manifest.tsv`);
-    expect(object, `manifest of ${role}`).to.exist;
-    return new Map(String(object!.inputs.content).split("\n").filter(Boolean).map((line) => {
-        const [mode, owner, file] = line.split(" ");
-        return [file, { mode, owner }];
-    }));
+    return new Map([...roleFiles(ev, role)].filter(([file]) => file !== "/user-data").map(([file, { mode, owner }]) => [file, { mode, owner }]));
 }
 
 function policyOf(ev: Evaluation, name: string): { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: any }[] {
@@ -186,7 +180,7 @@ describe("EtcdCluster", () => {
     });
 
     it("snapshots every configured interval into the prefix the bucket's lifecycle rule expires", () => {
-        const file = (ev: Evaluation, nodePath: string) => String(ofType(ev, OBJECT).find((o) => o.inputs.key === `nodes/etcd-0${nodePath}`)!.inputs.content);
+        const file = (ev: Evaluation, nodePath: string) => roleFiles(ev, "etcd-0").get(nodePath)!.content;
         expect(file(prod, "/etc/systemd/system/kaws-etcd-snapshot.timer")).to.match(/^OnUnitActiveSec=30min$/m);
         expect(file(prodChanged, "/etc/systemd/system/kaws-etcd-snapshot.timer")).to.match(/^OnUnitActiveSec=15min$/m);
         // The script uploads to "s3://$KAWS_BUCKET/$KAWS_PREFIX$KAWS_MEMBER/$stamp.db"; its header sets the prefix and member.

@@ -34,6 +34,20 @@ const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
     ["worker pool name not a DNS label", "dev", {
         workerPools: [{ name: "Big_Pool", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2 }],
     }, ['kaws:workerPools[0].name: "Big_Pool" is malformed; accepted: values matching ^[a-z]([-a-z0-9]*[a-z0-9])?$']],
+    ["worker pool labels a kubelet cannot register with, or malformed", "dev", {
+        workerPools: [{ name: "general", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2, labels: { "node-role.kubernetes.io/worker": "", "bad key": "x", team: "a b", "kaws.io/pool": "other" } }],
+    }, [
+        'kaws:workerPools[0].labels["node-role.kubernetes.io/worker"]: "node-role.kubernetes.io/worker" is refused: kubelets cannot set kubernetes.io/ or k8s.io/ labels on themselves (NodeRestriction); accepted: another prefix such as kaws.io/, or node.kubernetes.io/ and kubelet.kubernetes.io/',
+        `kaws:workerPools[0].labels["bad key"]: "bad key" is not a valid label key; accepted: [prefix/]name, the name of at most 63 characters (letters, digits, '-', '_', '.'), the prefix a DNS subdomain`,
+        `kaws:workerPools[0].labels["team"]: "a b" is not a valid label value; accepted: at most 63 characters (letters, digits, '-', '_', '.'), starting and ending with a letter or digit, or empty`,
+        'kaws:workerPools[0].labels["kaws.io/pool"]: "other" is not the pool\'s name, which kaws sets it to; accepted: "general" or no such label',
+    ]],
+    ["worker pool taint key with a space", "dev", {
+        workerPools: [{ name: "general", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2, taints: [{ key: "dedicated team", value: "x", effect: "NoSchedule" }, { key: "ok", value: "-bad-", effect: "NoExecute" }] }],
+    }, [
+        `kaws:workerPools[0].taints[0].key: "dedicated team" is not a valid taint key; accepted: [prefix/]name, the name of at most 63 characters (letters, digits, '-', '_', '.'), the prefix a DNS subdomain`,
+        `kaws:workerPools[0].taints[1].value: "-bad-" is not a valid taint value; accepted: at most 63 characters (letters, digits, '-', '_', '.'), starting and ending with a letter or digit, or empty`,
+    ]],
     ["worker pool sizes out of order", "dev", {
         workerPools: [{ name: "general", instanceTypes: ["m7i.large"], minSize: 3, desiredSize: 2, maxSize: 5 }],
     }, ["kaws:workerPools[0]: minSize 3, desiredSize 2, maxSize 5 are out of order; accepted: minSize <= desiredSize <= maxSize"]],

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { parse } from "yaml";
 import { Evaluation, RecordedResource } from "../../automation/offline/engine";
 import { loadStackConfig } from "../../automation/stackConfig";
-import { evaluate, ofType, root } from "../harness";
+import { evaluate, ofType, roleFiles, root } from "../harness";
 
 const program = "test/fixtures/workerPoolProgram.ts";
 
@@ -15,9 +15,9 @@ const tagsOf = (asg: RecordedResource): Record<string, string> => Object.fromEnt
 
 /** A node file's content as stored for a role. */
 function nodeFile(ev: Evaluation, role: string, file: string): string {
-    const object = ofType(ev, "aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key === `nodes/${role}${file}`);
-    if (!object) throw new Error(`${role}: no ${file}`);
-    return typeof object.inputs.content === "string" ? object.inputs.content : object.inputs.content.value;
+    const installed = roleFiles(ev, role).get(file);
+    if (!installed) throw new Error(`${role}: no ${file}`);
+    return installed.content;
 }
 
 describe("WorkerPool", function () {

@@ -47,7 +47,7 @@ describe("kaws render", () => {
         expect(planOf("dev", evaluation).outputs).to.deep.equal({ token: redacted, vpcId: "vpc-1" });
     });
 
-    it("turns stored node files and tagged launch templates into role folders with manifest modes", () => {
+    it("turns stored node files and tagged launch templates into role folders with manifest modes and owners", () => {
         const manifest = renderManifest([
             { path: "/etc/etcd/pki/server.key", mode: "0600", owner: "etcd:etcd" },
             { path: "/etc/etcd/etcd.conf.yml", mode: "0644" },
@@ -63,9 +63,9 @@ describe("kaws render", () => {
             ],
         };
         expect(nodeFilesOf(evaluation)).to.deep.equal([
-            { path: "etcd-0/etc/etcd/pki/server.key", content: "KEY", mode: 0o600 },
-            { path: "etcd-0/etc/etcd/etcd.conf.yml", content: "name: etcd-0", mode: 0o644 },
-            { path: "etcd-0/user-data", content: "#cloud-config\n", mode: 0o644 },
+            { path: "etcd-0/etc/etcd/pki/server.key", content: "KEY", mode: 0o600, owner: "etcd:etcd" },
+            { path: "etcd-0/etc/etcd/etcd.conf.yml", content: "name: etcd-0", mode: 0o644, owner: "root:root" },
+            { path: "etcd-0/user-data", content: "#cloud-config\n", mode: 0o644, owner: "root:root" },
         ]);
     });
 
