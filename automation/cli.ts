@@ -2,6 +2,7 @@ import * as path from "path";
 import * as readline from "readline";
 import { Command, CommanderError } from "commander";
 import { renderEnvironment } from "./offline/render";
+import { RenderTargetError, checkRenderTarget } from "./offline/renderTarget";
 import { listEnvironments, loadStackConfig } from "./stackConfig";
 import {
     ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, StackFactory, StackLockedError, StageFailedError,
@@ -74,7 +75,7 @@ function defaultDeps(root: string, signal: AbortSignal): CliDeps {
     /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
-export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps): Command {
+export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd = process.cwd()): Command {
     const program = new Command("kaws")
         .description("Build and run self-managed Kubernetes clusters on AWS, one Pulumi stack per environment.\n"
             + "Each environment has two stacks: the infra program at the repository root (Pulumi.<env>.yaml) and the add-ons program in addons/program.")
@@ -98,11 +99,12 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps): Comm
     program.command("render")
         .description("Evaluate the program offline (no AWS credentials, no Pulumi CLI) and write everything nodes receive, the add-on objects, plus plan.json")
         .argument("<env>", envArgument)
-        .option("--out <dir>", "output folder (default: out/<env>)")
+        .option("--out <dir>", "output folder (default: out/<env>): a new or empty folder, or one kaws rendered before (it holds .kaws-render); nothing else is ever replaced")
         .action(async (env: string, opts: { out?: string }, command: Command) => {
             environment(command, env);
+            const target = checkRenderTarget(opts.out ?? path.join("out", env), cwd, root);
             const started = Date.now();
-            const result = await renderEnvironment(root, env, path.resolve(opts.out ?? path.join("out", env)));
+            const result = await renderEnvironment(root, env, target);
             io.stdout(`rendered ${env}: ${result.resourceCount} resources, ${result.files.length} files in ${result.outDir} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
         });
 
@@ -180,7 +182,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps): Comm
 /** The exit code for an error a command ended with. */
 export function exitCodeFor(err: unknown): number {
     const cause = err instanceof StageFailedError ? err.cause : err;
-    if (cause instanceof UsageError) return exitCodes.usage;
+    if (cause instanceof UsageError || cause instanceof RenderTargetError) return exitCodes.usage;
     if (cause instanceof StackLockedError) return exitCodes.locked;
     if (cause instanceof ApiNotReadyError) return exitCodes.apiNotReady;
     if (cause instanceof LeftoversError) return exitCodes.leftovers;
@@ -189,8 +191,8 @@ export function exitCodeFor(err: unknown): number {
 }
 
 /** Runs the CLI and returns its exit code; errors are reported on one line, never with a stack trace. */
-export async function runCli(argv: string[], io: CliIo, root = repoRoot, deps?: () => CliDeps): Promise<number> {
-    const program = buildCli(io, root, deps);
+export async function runCli(argv: string[], io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd = process.cwd()): Promise<number> {
+    const program = buildCli(io, root, deps, cwd);
     try {
         await program.parseAsync(argv, { from: "user" });
         return exitCodes.ok;

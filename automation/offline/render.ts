@@ -3,6 +3,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { evaluateStack, Evaluation } from "./engine";
 import { loadStackConfig } from "../stackConfig";
+import { writeRenderInto } from "./renderTarget";
 import { manifestName } from "../../nodes/fileDelivery";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
 import { addonSecretFields, parseAddonSettings } from "../../addons/settings";
@@ -81,26 +82,29 @@ export interface RenderResult {
     readonly files: string[];
 }
 
-/** Evaluates the real program for `env` offline and writes the render contract (README, "kaws render") to `outDir`. */
+/**
+ * Evaluates the real program for `env` offline and writes the render contract (README, "kaws render") to
+ * `outDir`, which `checkRenderTarget` accepted: staged beside it and swapped in, so nothing kaws did not
+ * write is ever deleted.
+ */
 export async function renderEnvironment(root: string, env: string, outDir: string): Promise<RenderResult> {
     const evaluation = await evaluateStack({ root, stack: env, config: loadStackConfig(root, env) });
-    fs.rmSync(outDir, { recursive: true, force: true });
-    fs.mkdirSync(outDir, { recursive: true });
     const files: string[] = [];
-    const write = (relative: string, content: string, mode = 0o644) => {
-        const target = path.join(outDir, relative);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(target, content, { mode });
-        fs.chmodSync(target, mode);
-        files.push(relative);
-    };
-    for (const file of nodeFilesOf(evaluation)) write(file.path, file.content, file.mode);
-    const plan = planOf(env, evaluation);
-    write("plan.json", JSON.stringify(plan, null, 2) + "\n");
-    for (const file of addonFilesOf(evaluation)) write(file.path, file.content);
-    const kubeconfig = evaluation.outputs.kubeconfig?.value;
-    if (typeof kubeconfig === "string") write("kubeconfig", kubeconfig, 0o600);
-    return { outDir, resourceCount: plan.resources.length, files };
+    writeRenderInto(outDir, `kaws render ${env}\n`, (dir) => {
+        const write = (relative: string, content: string, mode = 0o644) => {
+            const target = path.join(dir, relative);
+            fs.mkdirSync(path.dirname(target), { recursive: true });
+            fs.writeFileSync(target, content, { mode });
+            fs.chmodSync(target, mode);
+            files.push(relative);
+        };
+        for (const file of nodeFilesOf(evaluation)) write(file.path, file.content, file.mode);
+        write("plan.json", JSON.stringify(planOf(env, evaluation), null, 2) + "\n");
+        for (const file of addonFilesOf(evaluation)) write(file.path, file.content);
+        const kubeconfig = evaluation.outputs.kubeconfig?.value;
+        if (typeof kubeconfig === "string") write("kubeconfig", kubeconfig, 0o600);
+    });
+    return { outDir, resourceCount: evaluation.resources.length, files };
 }
 
 // ---- Add-ons: DIR/addons/<kind>-<name>.yaml, from the same renderers the ClusterAddons component uses ----
