@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import Ajv, { ErrorObject } from "ajv";
-import { Netmask } from "netmask";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { Netmask, ip2long } from "netmask";
 import { supportedReleases } from "./versions";
-import { instanceArchitecture } from "./instanceTypes";
+import { instanceArchitecture, isKnownInstanceType, knownRegions, regionDataSource, instanceTypeDataSource } from "./instanceTypes";
 import { labelKeyProblem, labelValueProblem, selfLabelProblem } from "./labels";
 
 /** Label every node of a pool registers with, set to the pool's name. */
@@ -266,16 +269,19 @@ function checkCidr(problems: string[], key: string, value: string, minPrefix: nu
  * Validates raw stack configuration (every key as the engine hands it over: the `kaws:` keys and
  * `aws:region` are read) and returns the typed ClusterConfig, or throws one ConfigError listing every problem.
  */
-export function parseClusterConfig(raw: Readonly<Record<string, string>>): ClusterConfig {
+export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblings: readonly SiblingStack[] = []): ClusterConfig {
     const region = raw["aws:region"];
     const doc: Record<string, unknown> = {};
+    const namespaceProblems = Object.keys(raw).filter((key) => !knownNamespaces.includes(key.split(":")[0])).map((key) =>
+        `${key}: unknown namespace "${key.split(":")[0]}"; accepted: ${knownNamespaces.map((n) => `${n}:<key>`).join(", ")}`);
     for (const [key, value] of Object.entries(raw)) {
         if (!key.startsWith("kaws:")) continue;
         const name = key.slice("kaws:".length);
         doc[name] = stringKeys.has(name) ? value : decode(value);
     }
-    const problems: string[] = [];
+    const problems: string[] = [...namespaceProblems];
     if (!region) problems.push("aws:region: is required; set it in Pulumi.<stack>.yaml, e.g. aws:region: eu-west-1");
+    else if (!knownRegions.includes(region)) problems.push(`aws:region: ${show(region)} is not an AWS region (pinned list of ${regionDataSource.retrieved}); accepted: one of the ${knownRegions.length} AWS regions, e.g. eu-west-1, us-east-1`);
     const shapeErrors = validateShape(doc) ? [] : validateShape.errors ?? [];
     problems.push(...shapeErrors.map(describeShapeError));
     // Cross-key rules run on every key whose shape is right, so one run reports every problem.
@@ -312,9 +318,28 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>): Clust
             problems.push(`kaws:apiAllowedCidrs[${i}]: "0.0.0.0/0" opens the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"`);
         }
     });
+    const allowed = ok("apiAllowedCidrs") ? (c.apiAllowedCidrs as string[]).map(parseCidr) : [];
+    if (prod && c.apiAccess === "internet-facing" && allowed.length > 0 && allowed.every(Boolean) && !c.apiAllowedCidrs.includes("0.0.0.0/0") && coversEveryAddress(allowed as Netmask[])) {
+        problems.push(`kaws:apiAllowedCidrs: ${show(c.apiAllowedCidrs)} together cover every IPv4 address, opening the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"`);
+    }
+    if (ok("natGateways") && c.natGateways === "none" && !c.imageId) {
+        problems.push(`kaws:natGateways: "none" leaves nodes no way to download packages, binaries or images; accepted: perAz | single, or set kaws:imageId to a pre-baked AMI that holds them`);
+    }
+    if (ok("clusterName")) {
+        for (const sibling of siblings.filter((s) => s.clusterName === c.clusterName)) {
+            problems.push(`kaws:clusterName: ${show(c.clusterName)} is also the cluster name of stack ${sibling.stack} (${sibling.file}); accepted: a name no other stack of this repository uses`);
+        }
+    }
     if (ok("apiAccess", "apiAllowedCidrs") && c.apiAccess === "internet-facing" && c.apiAllowedCidrs.length === 0) {
         problems.push(`kaws:apiAllowedCidrs: is empty but kaws:apiAccess is "internet-facing"; accepted: at least one CIDR allowed to reach the API`);
     }
+
+    const unknownType = (key: string, type: unknown) => {
+        if (typeof type === "string" && !isKnownInstanceType(type)) problems.push(`${key}: ${show(type)} is not an EC2 instance type (pinned list of ${instanceTypeDataSource.retrieved}); accepted: a type such as m7i.large, m7g.large, t3.medium`);
+    };
+    if (ok("etcdInstanceType")) unknownType("kaws:etcdInstanceType", c.etcdInstanceType);
+    if (ok("controlPlaneInstanceType")) unknownType("kaws:controlPlaneInstanceType", c.controlPlaneInstanceType);
+    (ok("workerPools") ? c.workerPools : []).forEach((pool: WorkerPoolConfig, i: number) => pool.instanceTypes.forEach((type, t) => unknownType(`kaws:workerPools[${i}].instanceTypes[${t}]`, type)));
 
     const poolNames = new Set<string>();
     (ok("workerPools") ? c.workerPools : []).forEach((pool: WorkerPoolConfig, i: number) => {
@@ -397,5 +422,41 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>): Clust
 
 /** The one reader of stack configuration: every `kaws:` key plus `aws:region`, validated. */
 export function readClusterConfig(): ClusterConfig {
-    return parseClusterConfig(pulumi.runtime.allConfig());
+    return parseClusterConfig(pulumi.runtime.allConfig(), siblingStacks(process.cwd(), pulumi.getStack()));
+}
+
+/** Another stack of the same project, as its committed Pulumi.<stack>.yaml names its cluster. */
+export interface SiblingStack {
+    readonly stack: string;
+    readonly file: string;
+    readonly clusterName: string;
+}
+
+/** The other stacks' cluster names, from the Pulumi.<stack>.yaml files beside Pulumi.yaml. */
+export function siblingStacks(projectDir: string, self: string): SiblingStack[] {
+    if (!fs.existsSync(path.join(projectDir, "Pulumi.yaml"))) return [];
+    return fs.readdirSync(projectDir).flatMap((file) => {
+        const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1];
+        if (!stack || stack === self) return [];
+        try {
+            const clusterName = YAML.parse(fs.readFileSync(path.join(projectDir, file), "utf8"))?.config?.["kaws:clusterName"];
+            return typeof clusterName === "string" ? [{ stack, file, clusterName }] : [];
+        } catch {
+            return [];
+        }
+    });
+}
+
+/** Namespaces a kaws stack's configuration may use. */
+const knownNamespaces = ["kaws", "aws", "pulumi"];
+
+/** Whether CIDR blocks together cover the whole IPv4 space (0.0.0.0/1 + 128.0.0.0/1, say). */
+export function coversEveryAddress(blocks: readonly Netmask[]): boolean {
+    const ranges = blocks.map((b) => [ip2long(b.base), ip2long(b.base) + b.size - 1]).sort((a, b) => a[0] - b[0]);
+    let next = 0;
+    for (const [start, end] of ranges) {
+        if (start > next) return false;
+        next = Math.max(next, end + 1);
+    }
+    return next > 0xffffffff;
 }

@@ -81,7 +81,7 @@ describe("Network", () => {
     });
 
     it("follows the natGateways strategy: none leaves private subnets without a default route", async () => {
-        const none = await evaluate("prod", { natGateways: "none" });
+        const none = await evaluate("prod", { natGateways: "none", imageId: "ami-0123456789abcdef0" });
         expect(ofType(none, NAT)).to.have.length(0);
         for (const subnet of subnets(none, "private")) expect(routeTableOf(none, subnet.name).inputs.routes).to.deep.equal([]);
         const single = await evaluate("prod", { natGateways: "single" });

@@ -48,6 +48,22 @@ const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
         `kaws:workerPools[0].taints[0].key: "dedicated team" is not a valid taint key; accepted: [prefix/]name, the name of at most 63 characters (letters, digits, '-', '_', '.'), the prefix a DNS subdomain`,
         `kaws:workerPools[0].taints[1].value: "-bad-" is not a valid taint value; accepted: at most 63 characters (letters, digits, '-', '_', '.'), starting and ending with a letter or digit, or empty`,
     ]],
+    ["a misspelt namespace", "dev", { "kawz:etcdMembers": 3 }, ['kawz:etcdMembers: unknown namespace "kawz"; accepted: kaws:<key>, aws:<key>, pulumi:<key>']],
+    ["a prod API open to the internet in two halves", "prod", { apiAccess: "internet-facing", apiAllowedCidrs: ["0.0.0.0/1", "128.0.0.0/1"] }, [
+        'kaws:apiAllowedCidrs: ["0.0.0.0/1","128.0.0.0/1"] together cover every IPv4 address, opening the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"',
+    ]],
+    ["no NAT without a pre-baked image", "dev", { natGateways: "none" }, [
+        'kaws:natGateways: "none" leaves nodes no way to download packages, binaries or images; accepted: perAz | single, or set kaws:imageId to a pre-baked AMI that holds them',
+    ]],
+    ["a cluster name another stack uses", "dev", { clusterName: "kaws-prod" }, [
+        'kaws:clusterName: "kaws-prod" is also the cluster name of stack prod (Pulumi.prod.yaml); accepted: a name no other stack of this repository uses',
+    ]],
+    ["an unknown instance type", "dev", { etcdInstanceType: "t3.superhuge" }, [
+        'kaws:etcdInstanceType: "t3.superhuge" is not an EC2 instance type (pinned list of 2026-01-22); accepted: a type such as m7i.large, m7g.large, t3.medium',
+    ]],
+    ["an unknown region", "dev", { "aws:region": "eu-west-9" }, [
+        'aws:region: "eu-west-9" is not an AWS region (pinned list of 2026-11-10); accepted: one of the 48 AWS regions, e.g. eu-west-1, us-east-1',
+    ]],
     ["worker pool sizes out of order", "dev", {
         workerPools: [{ name: "general", instanceTypes: ["m7i.large"], minSize: 3, desiredSize: 2, maxSize: 5 }],
     }, ["kaws:workerPools[0]: minSize 3, desiredSize 2, maxSize 5 are out of order; accepted: minSize <= desiredSize <= maxSize"]],
