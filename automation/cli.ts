@@ -1,9 +1,12 @@
+import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { Command, CommanderError } from "commander";
 import { renderEnvironment } from "./offline/render";
+import { EvaluationError } from "./offline/engine";
+import { ConfigError } from "../plan/config";
 import { RenderTargetError, checkRenderTarget } from "./offline/renderTarget";
-import { listEnvironments, loadStackConfig } from "./stackConfig";
+import { listEnvironments, loadStackConfig, stackNameProblem } from "./stackConfig";
 import {
     ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, StackFactory, StackLockedError, StageFailedError,
     destroy, preview, printOutputs, up, writeKubeconfig,
@@ -16,7 +19,7 @@ export const exitCodes = {
     ok: 0,
     /** The operation or one of its stages failed (its error is printed). */
     failed: 1,
-    /** Bad usage: unknown command, environment or flag; destroy without --yes and no terminal. */
+    /** Bad input: unknown command, environment or flag, an invalid configuration, an --out kaws will not write to; destroy without --yes and no terminal. */
     usage: 2,
     /** A stack is locked by another update (Pulumi ConcurrentUpdateError). */
     locked: 3,
@@ -87,7 +90,10 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
 
     const environment = (command: Command, env: string): string => {
         const environments = listEnvironments(root);
-        if (!environments.includes(env)) throw new UsageError(`unknown environment "${env}"; accepted: ${environments.join(" | ")}`, command);
+        if (!environments.includes(env)) {
+            const badName = fs.existsSync(path.join(root, `Pulumi.${env}.yaml`)) ? stackNameProblem(env) : undefined;
+            throw new UsageError(badName ? `Pulumi.${env}.yaml: ${badName}` : `unknown environment ${JSON.stringify(env)}; accepted: ${environments.join(" | ")}`, command);
+        }
         return env;
     };
     const driver = (): DriverDeps => {
@@ -179,10 +185,16 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
     return program;
 }
 
+/** The configuration problems behind an error, when it is one (evaluating the program with bad config). */
+function configProblems(err: unknown): readonly string[] | undefined {
+    const cause = err instanceof EvaluationError ? err.cause : err;
+    return cause instanceof ConfigError ? cause.problems : undefined;
+}
+
 /** The exit code for an error a command ended with. */
 export function exitCodeFor(err: unknown): number {
     const cause = err instanceof StageFailedError ? err.cause : err;
-    if (cause instanceof UsageError || cause instanceof RenderTargetError) return exitCodes.usage;
+    if (cause instanceof UsageError || cause instanceof RenderTargetError || configProblems(cause)) return exitCodes.usage;
     if (cause instanceof StackLockedError) return exitCodes.locked;
     if (cause instanceof ApiNotReadyError) return exitCodes.apiNotReady;
     if (cause instanceof LeftoversError) return exitCodes.leftovers;
@@ -203,6 +215,11 @@ export async function runCli(argv: string[], io: CliIo, root = repoRoot, deps?: 
         if (err instanceof UsageError) {
             io.stderr(`kaws: ${err.message}\n`);
             io.stderr(err.command.helpInformation());
+            return exitCodes.usage;
+        }
+        const problems = configProblems(err);
+        if (problems) {
+            for (const problem of problems) io.stderr(`kaws: ${problem}\n`);
             return exitCodes.usage;
         }
         const code = exitCodeFor(err);

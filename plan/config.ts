@@ -139,8 +139,8 @@ const workerPoolSchema = {
     },
 };
 
-/** Shape and type rules for every `kaws:` key; defaults live in Pulumi.yaml, not here. */
-const configSchema = {
+/** Shape and type rules for every `kaws:` key (before the cross-key rules); defaults live in Pulumi.yaml, not here. */
+export const configSchema = {
     type: "object",
     additionalProperties: false,
     required: [
@@ -201,25 +201,63 @@ function keyName(instancePath: string, missing?: string): string {
     return "kaws:" + parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
 }
 
+/** What a schema accepts, in words (for the "accepted:" part of a problem). */
+function acceptedBy(schema: any): string {
+    if (!schema || typeof schema !== "object") return "see the configuration table in README.md";
+    if (schema.enum) return schema.enum.join(" | ");
+    const range = schema.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}`
+        : schema.minimum !== undefined ? ` >= ${schema.minimum}` : schema.maximum !== undefined ? ` <= ${schema.maximum}` : "";
+    switch (schema.type) {
+        case "integer": return `an integer${range}`;
+        case "number": return `a number${range}`;
+        case "boolean": return "true | false";
+        case "string": return schema.pattern ? `text matching ${schema.pattern}` : "text";
+        case "array": return `a list${schema.minItems ? ` of at least ${schema.minItems}` : ""}${schema.items?.type === "object" ? " of mappings" : ""}`;
+        case "object": return `a mapping${schema.required ? ` with ${schema.required.join(", ")}` : ""}`;
+        default: return "see the configuration table in README.md";
+    }
+}
+
+/** The known key closest to a misspelt one (case-insensitive, one edit apart or a different case). */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+    const distance = (a: string, b: string): number => {
+        const d = [...Array(b.length + 1).keys()];
+        for (let i = 1; i <= a.length; i++) {
+            let previous = d[0];
+            d[0] = i;
+            for (let j = 1; j <= b.length; j++) {
+                const current = d[j];
+                d[j] = Math.min(d[j] + 1, d[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+                previous = current;
+            }
+        }
+        return d[b.length];
+    };
+    const best = known.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
+    return best && best.d <= 2 ? best.k : undefined;
+}
+
 function describeShapeError(e: ErrorObject): string {
     switch (e.keyword) {
         case "required":
-            return `${keyName(e.instancePath, e.params.missingProperty)}: is required`;
-        case "additionalProperties":
-            return `${keyName(e.instancePath, e.params.additionalProperty)}: is not a known key; see the configuration table in README.md`;
+            return `${keyName(e.instancePath, e.params.missingProperty)}: is required; accepted: ${acceptedBy(e.parentSchema?.properties?.[e.params.missingProperty])}`;
+        case "additionalProperties": {
+            const suggestion = closestKey(e.params.additionalProperty, Object.keys(e.parentSchema?.properties ?? {}));
+            return `${keyName(e.instancePath, e.params.additionalProperty)}: is not a known key; accepted: the keys in README.md's configuration table${suggestion ? ` (did you mean ${keyName(e.instancePath, suggestion)}?)` : ""}`;
+        }
         case "enum":
             return `${keyName(e.instancePath)}: ${show(e.data)} is not allowed; accepted: ${e.params.allowedValues.join(" | ")}`;
         case "type":
-            return `${keyName(e.instancePath)}: ${show(e.data)} is not ${e.params.type === "integer" ? "an integer" : `a${/^[aeiou]/.test(e.params.type) ? "n" : ""} ${e.params.type}`}`;
+            return `${keyName(e.instancePath)}: ${show(e.data)} is not ${e.params.type === "integer" ? "an integer" : `a${/^[aeiou]/.test(e.params.type) ? "n" : ""} ${e.params.type}`}; accepted: ${acceptedBy(e.parentSchema)}`;
         case "minimum":
         case "maximum":
-            return `${keyName(e.instancePath)}: ${show(e.data)} is out of range; accepted: ${e.keyword === "minimum" ? ">=" : "<="} ${e.params.limit}`;
+            return `${keyName(e.instancePath)}: ${show(e.data)} is out of range; accepted: ${acceptedBy(e.parentSchema)}`;
         case "pattern":
             return `${keyName(e.instancePath)}: ${show(e.data)} is malformed; accepted: values matching ${e.params.pattern}`;
         case "minItems":
-            return `${keyName(e.instancePath)}: needs at least ${e.params.limit} item${e.params.limit === 1 ? "" : "s"}`;
+            return `${keyName(e.instancePath)}: needs at least ${e.params.limit} item${e.params.limit === 1 ? "" : "s"}; accepted: ${acceptedBy(e.parentSchema)}`;
         default:
-            return `${keyName(e.instancePath)}: ${show(e.data)} ${e.message}`;
+            return `${keyName(e.instancePath)}: ${show(e.data)} ${e.message}; accepted: ${acceptedBy(e.parentSchema)}`;
     }
 }
 
@@ -422,7 +460,9 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblin
 
 /** The one reader of stack configuration: every `kaws:` key plus `aws:region`, validated. */
 export function readClusterConfig(): ClusterConfig {
-    return parseClusterConfig(pulumi.runtime.allConfig(), siblingStacks(process.cwd(), pulumi.getStack()));
+    const rootDirectory = pulumi.runtime.getRootDirectory();
+    const projectDir = fs.existsSync(path.join(rootDirectory, "Pulumi.yaml")) ? rootDirectory : process.cwd();
+    return parseClusterConfig(pulumi.runtime.allConfig(), siblingStacks(projectDir, pulumi.getStack()));
 }
 
 /** Another stack of the same project, as its committed Pulumi.<stack>.yaml names its cluster. */

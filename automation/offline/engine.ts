@@ -106,6 +106,9 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
             };
         },
     }, projectName, options.stack, false);
+    // As the Pulumi CLI does, the program learns where Pulumi.yaml is (setMocks has no argument for it).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@pulumi/pulumi/runtime/state").getStore().settings.options.rootDirectory = path.resolve(options.root);
 
     const monitor = settings.getMonitor();
     const register = monitor.registerResource.bind(monitor);
