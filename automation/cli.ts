@@ -5,11 +5,12 @@ import { Command, CommanderError } from "commander";
 import { renderEnvironment } from "./offline/render";
 import { EvaluationError } from "./offline/engine";
 import { ConfigError } from "../plan/config";
-import { RenderTargetError, checkRenderTarget } from "./offline/renderTarget";
-import { listEnvironments, loadStackConfig, stackNameProblem } from "./stackConfig";
+import { RenderTargetError, checkDiffBase, checkRenderTarget } from "./offline/renderTarget";
+import { diffRenders, formatRenderDiff } from "./offline/renderDiff";
+import { listEnvironments, stackNameProblem } from "./stackConfig";
 import {
-    ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, StackFactory, StackLockedError, StageFailedError,
-    destroy, preview, printOutputs, up, writeKubeconfig,
+    ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, PreflightCheck, StackFactory, StackLockedError, StageFailedError,
+    destroy, preview, printOutputs, runPreflight, up, writeKubeconfig,
 } from "./driver";
 import { ApiNotReadyError, CancelledError, waitForApiReady } from "./wait";
 
@@ -42,8 +43,8 @@ export interface CliDeps {
     readonly waitForApi: DriverDeps["waitForApi"];
     readonly janitor: ClusterJanitor;
     readonly sweeper: LeftoverFinder;
-    /** Checks run first by `up` (credentials, zones); returns problems, empty when fine. */
-    readonly preflight: (region: string, azCount: number, signal: AbortSignal) => Promise<{ account: string; problems: string[] }>;
+    /** Checks run first by `up` (automation/aws.ts preflightEnvironment); returns problems, empty when fine. */
+    readonly preflight: PreflightCheck;
     readonly signal: AbortSignal;
     readonly stdinIsTTY: boolean;
     readonly prompt: (question: string) => Promise<string>;
@@ -67,7 +68,7 @@ function defaultDeps(root: string, signal: AbortSignal): CliDeps {
         waitForApi: (request) => waitForApiReady({ ...request, ...apiWait }),
         janitor: require("./kube").kubernetesJanitor(),
         sweeper: require("./aws").awsSweeper(),
-        preflight: (region, azCount, s) => require("./aws").preflight(region, azCount, s),
+        preflight: (env, s) => require("./aws").preflightEnvironment(root, env, s),
         signal,
         stdinIsTTY: Boolean(process.stdin.isTTY),
         prompt: (question) => new Promise((resolve) => {
@@ -106,12 +107,15 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         .description("Evaluate the program offline (no AWS credentials, no Pulumi CLI) and write everything nodes receive, the add-on objects, plus plan.json")
         .argument("<env>", envArgument)
         .option("--out <dir>", "output folder (default: out/<env>): a new or empty folder, or one kaws rendered before (it holds .kaws-render); nothing else is ever replaced")
-        .action(async (env: string, opts: { out?: string }, command: Command) => {
+        .option("--diff <dir>", "compare with an earlier render in <dir>: node files, add-on objects and resources, and what replaces state or rolls nodes")
+        .action(async (env: string, opts: { out?: string; diff?: string }, command: Command) => {
             environment(command, env);
             const target = checkRenderTarget(opts.out ?? path.join("out", env), cwd, root);
+            const base = opts.diff === undefined ? undefined : checkDiffBase(opts.diff, cwd, target);
             const started = Date.now();
             const result = await renderEnvironment(root, env, target);
             io.stdout(`rendered ${env}: ${result.resourceCount} resources, ${result.files.length} files in ${result.outDir} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+            if (base) io.stdout(`\ndiff against ${base}:\n${formatRenderDiff(diffRenders(base, target))}`);
         });
 
     program.command("preview")
@@ -121,12 +125,9 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
             await preview(environment(command, env), driver());
         });
 
-    const runPreflight = async (env: string, signal: AbortSignal) => {
-        const config = loadStackConfig(root, env);
+    const preflightOf = async (env: string, signal: AbortSignal) => {
         const check = (deps ? deps() : defaultDeps(root, signal)).preflight;
-        const result = await check(config["aws:region"], Number(config["kaws:azCount"] ?? 3), signal);
-        io.stdout(`preflight: AWS account ${result.account}, region ${config["aws:region"]}\n`);
-        if (result.problems.length > 0) throw new Error(`preflight: ${result.problems.join("; ")}`);
+        await runPreflight(env, check, { stdout: io.stdout, stderr: io.stderr, signal });
     };
 
     program.command("preflight")
@@ -134,7 +135,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         .argument("<env>", envArgument)
         .action(async (env: string, _opts: unknown, command: Command) => {
             environment(command, env);
-            await runPreflight(env, driver().signal);
+            await preflightOf(env, driver().signal);
         });
 
     program.command("up")
@@ -144,7 +145,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         .action(async (env: string, opts: { skipPreflight?: boolean }, command: Command) => {
             environment(command, env);
             const d = driver();
-            if (!opts.skipPreflight) await runPreflight(env, d.signal);
+            if (!opts.skipPreflight) await preflightOf(env, d.signal);
             await up(env, d);
         });
 

@@ -99,6 +99,40 @@ export interface DriverDeps {
     readonly janitor: ClusterJanitor;
     readonly sweeper: LeftoverFinder;
     readonly now?: () => number;
+    /** Checks `up` runs before anything else (automation/aws.ts preflightEnvironment); absent: none. */
+    readonly preflight?: PreflightCheck;
+}
+
+/** What preflight found: one line per problem (what is wrong, what to do), notes, and the facts. */
+export interface PreflightReport {
+    readonly account: string;
+    readonly region?: string;
+    readonly zones?: readonly string[];
+    readonly problems: readonly string[];
+    readonly notes?: readonly string[];
+}
+export type PreflightCheck = (env: string, signal: AbortSignal) => Promise<PreflightReport>;
+
+/** Preflight found problems (each already printed on its own line); nothing was changed. */
+export class PreflightError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(`preflight found ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was changed`);
+        this.name = "PreflightError";
+    }
+}
+
+/**
+ * Runs preflight and prints what it found: the facts on stdout, then each note and each problem on its own
+ * line on stderr. Throws PreflightError when there are problems (exit code 1, "failed").
+ */
+export async function runPreflight(env: string, check: PreflightCheck, io: Pick<DriverDeps, "stdout" | "stderr" | "signal">): Promise<PreflightReport> {
+    const report = await check(env, io.signal);
+    const zones = report.zones && report.zones.length > 0 ? `, zones ${report.zones.join(", ")}` : "";
+    io.stdout(`preflight: AWS account ${report.account}, region ${report.region ?? "unknown"}${zones}\n`);
+    for (const note of report.notes ?? []) io.stderr(`preflight: note: ${note}\n`);
+    for (const problem of report.problems) io.stderr(`preflight: ${problem}\n`);
+    if (report.problems.length > 0) throw new PreflightError(report.problems);
+    return report;
 }
 
 /**
@@ -302,8 +336,9 @@ export async function preview(env: string, deps: DriverDeps): Promise<void> {
     });
 }
 
-/** `kaws up <env>`: infra up → wait for /readyz → add-ons up. A failed stage stops the run. */
+/** `kaws up <env>`: preflight (when deps.preflight is given; its problems stop the run) → infra up → wait for /readyz → add-ons up. A failed stage stops the run. */
 export async function up(env: string, deps: DriverDeps): Promise<void> {
+    if (deps.preflight) await runPreflight(env, deps.preflight, deps);
     const run = new Run(deps, `up ${env}`);
     await runStages(run, async () => {
         const infra = await deps.stacks.infra(env);

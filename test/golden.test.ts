@@ -3,6 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { addonFilesOf, nodeFilesOf, planOf } from "../automation/offline/render";
+import { maskGenerated } from "../automation/offline/renderDiff";
 import { evaluate } from "./harness";
 
 // The dev render, committed under test/golden/dev: every file a node receives (with its mode), every add-on
@@ -12,17 +13,7 @@ import { evaluate } from "./harness";
 const goldenDir = path.join(__dirname, "golden", "dev");
 const masked = "<masked>";
 
-/** Replaces what differs on every evaluation (keys, certificates, random secrets, digests of them). */
-export function mask(text: string): string {
-    return text
-        .replace(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g, (_, kind) => `-----BEGIN ${kind}-----\n${masked}\n-----END ${kind}-----`)
-        .replace(/((?:certificate-authority|client-certificate|client-key)-data): \S+/g, `$1: ${masked}`)
-        .replace(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, `${masked}.${masked}`)
-        .replace(/(token-id: )[a-z0-9]{6}\b/g, `$1${masked}`)
-        .replace(/(bootstrap-token-)[a-z0-9]{6}\b/g, `$1${masked}`)
-        .replace(/^(\s+secret: )[A-Za-z0-9+/=]{40,}$/gm, `$1${masked}`)
-        .replace(/(# kaws node files sha256:)[0-9a-f]{64}/g, `$1${masked}`);
-}
+const mask = maskGenerated;
 
 async function goldenTree(): Promise<Map<string, string>> {
     const ev = await evaluate("dev");

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { evaluateStack, Evaluation, RecordedResource } from "../automation/offline/engine";
 import { nodeFilesOf } from "../automation/offline/render";
@@ -54,3 +56,17 @@ export function roleFiles(evaluation: Evaluation, role: string): Map<string, Ins
 export function idOf(resource: RecordedResource): string {
     return placeholderId(resource.name);
 }
+
+/** A throwaway project folder: the real program (linked), copies of Pulumi.yaml and the stack files (to edit), and an empty work/. */
+export function throwawayProject(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-bad-"));
+    for (const entry of fs.readdirSync(root)) {
+        if (entry.startsWith(".") || /^Pulumi\..+\.yaml$/.test(entry) || entry === "test") continue;
+        if (entry === "Pulumi.yaml") fs.copyFileSync(path.join(root, entry), path.join(dir, entry));
+        else fs.symlinkSync(path.join(root, entry), path.join(dir, entry));
+    }
+    for (const env of ["dev", "prod"]) fs.copyFileSync(path.join(root, `Pulumi.${env}.yaml`), path.join(dir, `Pulumi.${env}.yaml`));
+    fs.mkdirSync(path.join(dir, "work"));
+    return dir;
+}
+

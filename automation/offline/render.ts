@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { evaluateStack, Evaluation } from "./engine";
+import { evaluateStack, Evaluation, RecordedResource } from "./engine";
 import { loadStackConfig } from "../stackConfig";
 import { writeRenderInto } from "./renderTarget";
 import { manifestName } from "../../nodes/fileDelivery";
@@ -14,20 +14,52 @@ const { unwrapRpcSecret } = require("@pulumi/pulumi/runtime/rpc");
 
 export const redacted = "[secret]";
 
+export interface PlannedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly parent: string | null;
+    /** Its inputs as the program set them: secrets "[secret]", node file contents and user data by reference. */
+    readonly inputs: Record<string, unknown>;
+}
+
 export interface Plan {
     readonly stack: string;
-    readonly resources: { type: string; name: string; parent: string | null }[];
+    readonly resources: PlannedResource[];
     readonly outputs: Record<string, unknown>;
 }
 
-/** The reviewable summary of an evaluation: every resource with its parent, outputs with secrets redacted. */
+/** Pulumi's marker of a secret value inside recorded inputs. */
+const secretSignature = ["4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"] as const;
+
+/** Inputs with every secret replaced by "[secret]", at any depth. */
+export function redactInputs(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(redactInputs);
+    if (value === null || typeof value !== "object") return value;
+    const record = value as Record<string, unknown>;
+    if (record[secretSignature[0]] === secretSignature[1]) return redacted;
+    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, redactInputs(inner)]));
+}
+
+/** What a reviewer reads for a resource: node files and user data point at their rendered file instead of repeating it. */
+function reviewableInputs(r: RecordedResource): Record<string, unknown> {
+    const inputs = redactInputs(r.inputs) as Record<string, unknown>;
+    if (r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && /^nodes\/[^/]+\//.test(String(r.inputs.key)) && !String(r.inputs.key).endsWith(`/${manifestName}`)) {
+        return { ...inputs, content: `see ${String(r.inputs.key).slice("nodes/".length)}` };
+    }
+    if (r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.inputs.tags?.["kaws:role"] && r.inputs.userData !== undefined) {
+        return { ...inputs, userData: `see ${r.inputs.tags["kaws:role"]}/user-data` };
+    }
+    return inputs;
+}
+
+/** The reviewable summary of an evaluation: every resource with its parent and inputs, outputs with secrets redacted. */
 export function planOf(stack: string, evaluation: Evaluation): Plan {
     const byUrn = new Map(evaluation.resources.map((r) => [r.urn, r]));
     return {
         stack,
         resources: evaluation.resources.map((r) => {
             const parent = r.parent ? byUrn.get(r.parent) : undefined;
-            return { type: r.type, name: r.name, parent: parent ? `${parent.type}::${parent.name}` : null };
+            return { type: r.type, name: r.name, parent: parent ? `${parent.type}::${parent.name}` : null, inputs: reviewableInputs(r) };
         }),
         outputs: Object.fromEntries(Object.entries(evaluation.outputs).map(([key, out]) => [key, out.secret ? redacted : out.value])),
     };

@@ -48,6 +48,16 @@ export function checkRenderTarget(out: string, cwd: string, repoRoot: string): s
     return target;
 }
 
+/** `--diff`: an earlier render (it holds the marker and plan.json), not the folder being written. */
+export function checkDiffBase(dir: string, cwd: string, target: string): string {
+    const base = path.resolve(cwd, dir);
+    const accept = "accepted: a folder an earlier `kaws render` wrote (it holds .kaws-render and plan.json), other than --out";
+    if (dir.trim() === "") throw new RenderTargetError(`--diff: an empty path; ${accept}`);
+    if (base === target) throw new RenderTargetError(`--diff ${dir}: is the --out folder itself; ${accept}`);
+    if (!fs.existsSync(path.join(base, renderMarker)) || !fs.existsSync(path.join(base, "plan.json"))) throw new RenderTargetError(`--diff ${dir}: is not a kaws render; ${accept}`);
+    return base;
+}
+
 /**
  * Writes a render into a fresh folder beside the target, then swaps it in: the target is replaced only
  * when it is empty or holds a previous render (its marker). A failed render leaves the target as it was.

@@ -1,28 +1,14 @@
 import { expect } from "chai";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { CliDeps, exitCodes, runCli } from "../../automation/cli";
 import { configSchema } from "../../plan/config";
-import { root } from "../harness";
+import { throwawayProject } from "../harness";
 
 // Bad input, as a new user types it: stack configuration, CLI arguments and the files and environment
 // around them. Every case must end with its exit code, a first line `kaws: <key or argument>: … accepted: …`
 // (or the named key's problem), no stack trace, no secret, and nothing written or created anywhere.
-
-/** A throwaway project: the real program (linked), Pulumi.yaml, and stack files a case may edit. */
-function project(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-bad-"));
-    for (const entry of fs.readdirSync(root)) {
-        if (entry.startsWith(".") || /^Pulumi\..+\.yaml$/.test(entry) || entry === "test") continue;
-        if (entry === "Pulumi.yaml") fs.copyFileSync(path.join(root, entry), path.join(dir, entry));
-        else fs.symlinkSync(path.join(root, entry), path.join(dir, entry));
-    }
-    for (const env of ["dev", "prod"]) fs.copyFileSync(path.join(root, `Pulumi.${env}.yaml`), path.join(dir, `Pulumi.${env}.yaml`));
-    fs.mkdirSync(path.join(dir, "work"));
-    return dir;
-}
 
 /** Every file below dir (links not followed) with its content. */
 function snapshot(dir: string): Record<string, string> {
@@ -167,7 +153,7 @@ const noStacks = (): CliDeps => {
 describe("bad input: one clear line, the right exit code, nothing written", function () {
     this.timeout(120_000);
     let dir: string;
-    before(() => { dir = project(); });
+    before(() => { dir = throwawayProject(); });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it(`has at least 120 cases (${cases.length})`, () => {

@@ -122,7 +122,7 @@ async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
             },
         },
         sweeper: { leftovers: async (cluster, region) => { log.push(`sweep ${cluster} ${region}`); return scenario.leftovers ?? []; } },
-        preflight: async (region) => { log.push(`preflight ${region}`); return { account: "123456789012", problems: scenario.preflightProblems ?? [] }; },
+        preflight: async (env) => { log.push(`preflight ${env}`); return { account: "123456789012", region: "eu-west-1", zones: ["eu-west-1a"], problems: scenario.preflightProblems ?? [] }; },
         signal: controller.signal,
         stdinIsTTY: scenario.stdinIsTTY ?? false,
         prompt: async () => { log.push("prompt"); return scenario.answer ?? ""; },
@@ -142,7 +142,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: preflight, infra up, wait for /readyz with our CA, then add-ons up fed by infra outputs; summary table", async () => {
         const r = await kaws(["up", "dev"]);
         expect(r.code).to.equal(exitCodes.ok);
-        expect(r.log).to.deep.equal(["preflight eu-west-1", "open infra dev", "kaws/dev.outputs", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up"]);
+        expect(r.log).to.deep.equal(["preflight dev", "open infra dev", "kaws/dev.outputs", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up"]);
         expect(r.waits[0]).to.include({ endpoint: "https://api.kaws-test.example:6443", caPem: fakeCa, clientCertPem: "CLIENT-CERT" });
         expect(r.addons.config["kaws-addons:addonSecrets"].secret).to.equal(true);
         expect(JSON.parse(r.addons.config["kaws-addons:addonSecrets"].value)).to.deep.equal({ weavePassword: secrets.weavePassword, bootstrapTokenSecret: secrets.bootstrapTokenSecret });
@@ -278,15 +278,16 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
             .to.equal("error decoding [secret] at https://api.kaws-test.example:6443 for 10.32.0.0/12");
     });
 
-    it("preflight: checks the stack's region and changes nothing; up stops on its problems", async () => {
+    it("preflight: checks the environment and changes nothing; up stops on its problems, one line each", async () => {
         const r = await kaws(["preflight", "prod"]);
         expect(r.code).to.equal(exitCodes.ok);
-        expect(r.log).to.deep.equal(["preflight eu-west-1"]);
-        expect(r.stdout).to.equal("preflight: AWS account 123456789012, region eu-west-1\n");
-        const failed = await kaws(["up", "dev"], { preflightProblems: ["aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3"] });
+        expect(r.log).to.deep.equal(["preflight prod"]);
+        expect(r.stdout).to.equal("preflight: AWS account 123456789012, region eu-west-1, zones eu-west-1a\n");
+        const problems = ["aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3", "the Pulumi CLI is not installed; install it from https://www.pulumi.com/docs/install/"];
+        const failed = await kaws(["up", "dev"], { preflightProblems: problems });
         expect(failed.code).to.equal(exitCodes.failed);
-        expect(failed.log).to.deep.equal(["preflight eu-west-1"]);
-        expect(failed.stderr).to.equal("kaws: preflight: aws:region eu-west-1 has 2 available zone(s); kaws:azCount asks for 3\n");
+        expect(failed.log, "nothing after preflight").to.deep.equal(["preflight dev"]);
+        expect(failed.stderr).to.equal(`${problems.map((p) => `preflight: ${p}\n`).join("")}kaws: preflight found 2 problems; nothing was changed\n`);
     });
 
     it("names every infra output the add-ons stage is missing, and every missing or wrong setting", () => {
