@@ -4,15 +4,20 @@ import * as readline from "readline";
 import { Command, CommanderError } from "commander";
 import { renderEnvironment } from "./offline/render";
 import { EvaluationError } from "./offline/engine";
-import { ConfigError } from "../plan/config";
+import { ConfigError, parseClusterConfig } from "../plan/config";
 import { RenderTargetError, checkDiffBase, checkRenderTarget } from "./offline/renderTarget";
 import { diffRenders, formatRenderDiff } from "./offline/renderDiff";
-import { listEnvironments, stackNameProblem } from "./stackConfig";
+import { listEnvironments, loadStackConfig, stackNameProblem } from "./stackConfig";
 import {
     ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, PreflightCheck, StackFactory, StackLockedError, StageFailedError,
     destroy, preview, printOutputs, runPreflight, up, writeKubeconfig,
 } from "./driver";
 import { ApiNotReadyError, CancelledError, waitForApiReady } from "./wait";
+import {
+    ClusterNotReadyError, DurationError, ValidationRequest, ValidationResult, formatValidation, notReadySummary, parseDuration,
+    validateCluster, validateUntil, validationRequestFor,
+} from "./validate";
+import { planCluster } from "../plan/cluster";
 
 /** Exit codes (README "Exit codes"). */
 export const exitCodes = {
@@ -28,6 +33,8 @@ export const exitCodes = {
     apiNotReady: 4,
     /** destroy finished, but AWS resources tagged for the cluster remain (listed). */
     leftovers: 5,
+    /** validate (and up, which runs it last): the cluster is not ready (the table says why). */
+    clusterNotReady: 6,
     /** Interrupted (Ctrl-C); the running operation was cancelled cleanly. */
     cancelled: 130,
 } as const;
@@ -48,6 +55,21 @@ export interface CliDeps {
     readonly signal: AbortSignal;
     readonly stdinIsTTY: boolean;
     readonly prompt: (question: string) => Promise<string>;
+    /** Validates a cluster: once, or until ready within the wait; absent (tests): up does not validate. */
+    readonly validate?: (request: ValidationRequest, waitMs: number, signal: AbortSignal, onProgress: (line: string) => void) => Promise<ValidationResult>;
+}
+
+/** How long `up` waits for the cluster to validate after the add-ons stage, and how often it looks. */
+export const validateWait = { timeoutMs: 10 * 60_000, intervalMs: 3_000 };
+
+function validateNowOrUntil(request: ValidationRequest, waitMs: number, signal: AbortSignal, onProgress: (line: string) => void): Promise<ValidationResult> {
+    if (waitMs <= 0) return validateCluster(request, { signal });
+    return validateUntil(request, {
+        timeoutMs: waitMs,
+        intervalMs: validateWait.intervalMs,
+        signal,
+        onProgress: (attempt, elapsedMs, result) => onProgress(`not ready yet (attempt ${attempt}, ${Math.round(elapsedMs / 1000)} s): ${notReadySummary(result)}`),
+    });
 }
 
 /** How long `up` waits for the API after the infra stage, and how often it asks. */
@@ -71,6 +93,7 @@ function defaultDeps(root: string, signal: AbortSignal): CliDeps {
         preflight: (env, s) => require("./aws").preflightEnvironment(root, env, s),
         signal,
         stdinIsTTY: Boolean(process.stdin.isTTY),
+        validate: validateNowOrUntil,
         prompt: (question) => new Promise((resolve) => {
             const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
             rl.question(question, (answer) => { rl.close(); resolve(answer); });
@@ -86,7 +109,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
         .exitOverride()
         .showHelpAfterError()
-        .addHelpText("after", "\nExit codes: 0 ok, 1 failed, 2 usage, 3 stack locked, 4 API not ready, 5 leftovers after destroy, 130 interrupted.\n"
+        .addHelpText("after", "\nExit codes: 0 ok, 1 failed, 2 bad input, 3 stack locked, 4 API not ready, 5 leftovers after destroy, 6 cluster not ready, 130 interrupted.\n"
             + "Secrets are never printed (except `kaws outputs <env> --show-secrets`).");
 
     const environment = (command: Command, env: string): string => {
@@ -97,9 +120,15 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         }
         return env;
     };
-    const driver = (): DriverDeps => {
-        const d = deps ? deps() : defaultDeps(root, new AbortController().signal);
-        return { stacks: d.stacks, stdout: io.stdout, stderr: io.stderr, signal: d.signal, waitForApi: d.waitForApi, janitor: d.janitor, sweeper: d.sweeper };
+    const cliDeps = (): CliDeps => (deps ? deps() : defaultDeps(root, new AbortController().signal));
+    const planOf = (env: string) => planCluster(parseClusterConfig(loadStackConfig(root, env)));
+    const driver = (env?: string): DriverDeps => {
+        const d = cliDeps();
+        const check = d.validate;
+        return {
+            stacks: d.stacks, stdout: io.stdout, stderr: io.stderr, signal: d.signal, waitForApi: d.waitForApi, janitor: d.janitor, sweeper: d.sweeper,
+            validate: check && env ? (outputs, signal, onProgress) => check(validationRequestFor(planOf(env), outputs), validateWait.timeoutMs, signal, onProgress) : undefined,
+        };
     };
     const envArgument = "environment: a stack with a committed Pulumi.<env>.yaml";
 
@@ -144,9 +173,24 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         .option("--skip-preflight", "do not check AWS credentials and zones first")
         .action(async (env: string, opts: { skipPreflight?: boolean }, command: Command) => {
             environment(command, env);
-            const d = driver();
+            const d = driver(env);
             if (!opts.skipPreflight) await preflightOf(env, d.signal);
             await up(env, d);
+        });
+
+    program.command("validate")
+        .description("Check the running cluster from the infra outputs: API and etcd healthy, every pool's nodes Ready, control-plane nodes Ready and labelled, kube-system workloads available, certificates not about to expire")
+        .argument("<env>", envArgument)
+        .option("--wait <duration>", "keep checking until ready or the time is spent, e.g. 10m, 90s, 1h")
+        .action(async (env: string, opts: { wait?: string }, command: Command) => {
+            environment(command, env);
+            const waitMs = opts.wait === undefined ? 0 : parseDuration(opts.wait);
+            const d = cliDeps();
+            const infra = await d.stacks.infra(env);
+            const request = validationRequestFor(planOf(env), await infra.outputs());
+            const result = await (d.validate ?? validateNowOrUntil)(request, waitMs, d.signal, (line) => io.stdout(`${line}\n`));
+            io.stdout(formatValidation(result));
+            if (!result.ready) throw new ClusterNotReadyError(result);
         });
 
     program.command("destroy")
@@ -195,7 +239,8 @@ function configProblems(err: unknown): readonly string[] | undefined {
 /** The exit code for an error a command ended with. */
 export function exitCodeFor(err: unknown): number {
     const cause = err instanceof StageFailedError ? err.cause : err;
-    if (cause instanceof UsageError || cause instanceof RenderTargetError || configProblems(cause)) return exitCodes.usage;
+    if (cause instanceof UsageError || cause instanceof RenderTargetError || cause instanceof DurationError || configProblems(cause)) return exitCodes.usage;
+    if (cause instanceof ClusterNotReadyError) return exitCodes.clusterNotReady;
     if (cause instanceof StackLockedError) return exitCodes.locked;
     if (cause instanceof ApiNotReadyError) return exitCodes.apiNotReady;
     if (cause instanceof LeftoversError) return exitCodes.leftovers;

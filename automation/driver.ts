@@ -1,4 +1,5 @@
 import { parseAddonSecrets, parseAddonSettings } from "../addons/settings";
+import { ClusterNotReadyError, ValidationResult, formatValidation } from "./validate";
 import * as fs from "fs";
 import { CancelledError } from "./wait";
 
@@ -101,6 +102,8 @@ export interface DriverDeps {
     readonly now?: () => number;
     /** Checks `up` runs before anything else (automation/aws.ts preflightEnvironment); absent: none. */
     readonly preflight?: PreflightCheck;
+    /** What `up` runs last: validates the cluster from the infra outputs (bounded, with progress); absent: none. */
+    readonly validate?: (outputs: StackOutputs, signal: AbortSignal, onProgress: (line: string) => void) => Promise<ValidationResult>;
 }
 
 /** What preflight found: one line per problem (what is wrong, what to do), notes, and the facts. */
@@ -368,6 +371,15 @@ export async function up(env: string, deps: DriverDeps): Promise<void> {
             const result = await addons.up(run.operation);
             return { value: undefined, detail: formatChanges(result.changes) };
         });
+        const validate = deps.validate;
+        if (validate) {
+            await run.stage("validate", async () => {
+                const result = await validate(outputs, deps.signal, (line) => deps.stdout(`${line}\n`));
+                deps.stdout(formatValidation(result));
+                if (!result.ready) throw new ClusterNotReadyError(result);
+                return { value: undefined, detail: `${result.rows.length} checks ok` };
+            });
+        }
     });
 }
 

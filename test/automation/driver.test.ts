@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { ValidationResult } from "../../automation/validate";
 import { fakeAddonSettings } from "../fixtures/addonContract";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -91,6 +92,8 @@ interface Scenario {
     answer?: string;
     abortAfterMs?: number;
     preflightProblems?: string[];
+    /** What the fake validation answers (ready unless said). */
+    validation?: ValidationResult;
 }
 
 interface Result { code: number; stdout: string; stderr: string; log: string[]; addons: FakeStack; waits: ApiWaitRequest[] }
@@ -126,6 +129,11 @@ async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
         signal: controller.signal,
         stdinIsTTY: scenario.stdinIsTTY ?? false,
         prompt: async () => { log.push("prompt"); return scenario.answer ?? ""; },
+        validate: async (request, waitMs, _signal, onProgress) => {
+            log.push(`validate ${request.endpoint} pools=${request.pools.map((p) => `${p.pool}:${p.desired}`).join(",")} workloads=${request.workloads.length} wait=${waitMs}`);
+            onProgress("not ready yet (attempt 1, 3 s): nodes");
+            return scenario.validation ?? { ready: true, rows: [{ check: "API healthy", status: "ok", detail: "/readyz 200" }] };
+        },
     };
     let stdout = "";
     let stderr = "";
@@ -142,7 +150,8 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: preflight, infra up, wait for /readyz with our CA, then add-ons up fed by infra outputs; summary table", async () => {
         const r = await kaws(["up", "dev"]);
         expect(r.code).to.equal(exitCodes.ok);
-        expect(r.log).to.deep.equal(["preflight dev", "open infra dev", "kaws/dev.outputs", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up"]);
+        expect(r.log).to.deep.equal(["preflight dev", "open infra dev", "kaws/dev.outputs", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up",
+            "validate https://api.kaws-test.example:6443 pools=general:1 workloads=11 wait=600000"]);
         expect(r.waits[0]).to.include({ endpoint: "https://api.kaws-test.example:6443", caPem: fakeCa, clientCertPem: "CLIENT-CERT" });
         expect(r.addons.config["kaws-addons:addonSecrets"].secret).to.equal(true);
         expect(JSON.parse(r.addons.config["kaws-addons:addonSecrets"].value)).to.deep.equal({ weavePassword: secrets.weavePassword, bootstrapTokenSecret: secrets.bootstrapTokenSecret });
@@ -288,6 +297,27 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         expect(failed.code).to.equal(exitCodes.failed);
         expect(failed.log, "nothing after preflight").to.deep.equal(["preflight dev"]);
         expect(failed.stderr).to.equal(`${problems.map((p) => `preflight: ${p}\n`).join("")}kaws: preflight found 2 problems; nothing was changed\n`);
+    });
+
+    it("validate: checks the running cluster once (or until ready with --wait), prints the table, exit 6 when not ready", async () => {
+        const ok = await kaws(["validate", "dev"]);
+        expect(ok.code, ok.stderr).to.equal(exitCodes.ok);
+        expect(ok.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "validate https://api.kaws-test.example:6443 pools=general:1 workloads=11 wait=0"]);
+        expect(ok.stdout).to.match(/API healthy\s+ok\s+\/readyz 200/);
+        const waited = await kaws(["validate", "dev", "--wait", "90s"]);
+        expect(waited.log[2]).to.match(/ wait=90000$/);
+        const notReady = { ready: false, rows: [{ check: "pool general", status: "not ready" as const, detail: "1/2 Ready" }] };
+        const bad = await kaws(["validate", "dev"], { validation: notReady });
+        expect(bad.code).to.equal(exitCodes.clusterNotReady);
+        expect(bad.stdout).to.match(/pool general\s+not ready\s+1\/2 Ready/);
+        expect(bad.stderr).to.match(/^kaws: the cluster is not ready: /);
+        const badWait = await kaws(["validate", "dev", "--wait", "5x"]);
+        expect(badWait.code).to.equal(exitCodes.usage);
+        expect(badWait.stderr).to.match(/^kaws: --wait "5x": is not a duration; accepted: /);
+        expect(badWait.log).to.deep.equal([]);
+        const upNotReady = await kaws(["up", "dev", "--skip-preflight"], { validation: notReady });
+        expect(upNotReady.code, "up runs validate last").to.equal(exitCodes.clusterNotReady);
+        expect(upNotReady.stdout).to.contain("not ready yet (attempt 1, 3 s): nodes");
     });
 
     it("names every infra output the add-ons stage is missing, and every missing or wrong setting", () => {
