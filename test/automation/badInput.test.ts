@@ -4,6 +4,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { CliDeps, exitCodes, runCli } from "../../automation/cli";
 import { configSchema } from "../../plan/config";
+import { preflightEnvironment } from "../../automation/aws";
 import { throwawayProject } from "../harness";
 
 // Bad input, as a new user types it: stack configuration, CLI arguments and the files and environment
@@ -32,9 +33,21 @@ interface Case {
     /** Writes these files into the project (relative path -> text). */
     readonly files?: Record<string, string>;
     readonly code: number;
-    /** The first line of stderr. */
+    /** The first line of stderr (or, with `anyLine`, one of its lines). */
     readonly line: RegExp;
+    /** Environment variables set while the case runs (preflight reads the real environment). */
+    readonly env?: Record<string, string | undefined>;
+    readonly anyLine?: boolean;
 }
+
+/** AWS settings that keep every request on loopback or unsent: no instance metadata, no shared files, no keys. */
+const isolatedAws = (extra: Record<string, string | undefined>): Record<string, string | undefined> => ({
+    AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: "/nonexistent/kaws-config", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/kaws-credentials",
+    AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined,
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined, AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+    AWS_ENDPOINT_URL: "http://127.0.0.1:9", ...extra,
+});
+const fakeKeys = { AWS_ACCESS_KEY_ID: "AKIAFAKEFAKEFAKEFAKE", AWS_SECRET_ACCESS_KEY: "fakeSecretKeyThatMustNeverBePrinted0000" };
 
 const render = (env = "dev") => ["render", env, "--out", "work/out"];
 const set = (key: string, value: unknown, env = "dev"): Case["config"] => ({ env, set: { [key.includes(":") ? key : `kaws:${key}`]: value } });
@@ -138,15 +151,23 @@ const cases: Case[] = [
     { what: "--out a folder of other files", argv: ["render", "dev", "--out", "../plan"], code: exitCodes.usage, line: /^kaws: --out \.\.\/plan: is a symbolic link; accepted: / },
     { what: "--out under /proc", argv: ["render", "dev", "--out", "/proc/kaws"], code: exitCodes.usage, line: /^kaws: --out \/proc\/kaws: its folder \/proc cannot be written/ },
     { what: "--out under a file", argv: ["render", "dev", "--out", "../Pulumi.yaml/x"], code: exitCodes.usage, line: /^kaws: --out \.\.\/Pulumi\.yaml\/x: its folder .* cannot be written/ },
+    // The environment around the CLI, through the real preflight (every request stays on loopback).
+    { what: "a profile that does not exist", argv: ["preflight", "dev"], env: isolatedAws({ AWS_PROFILE: "kaws-nonexistent" }), code: exitCodes.failed, anyLine: true, line: /^preflight: .*credentials.*kaws-nonexistent.*aws (configure|sso login) --profile kaws-nonexistent/i },
+    { what: "no credentials anywhere", argv: ["preflight", "dev"], env: isolatedAws({}), code: exitCodes.failed, anyLine: true, line: /^preflight: .*credentials/i },
+    { what: "an AWS endpoint nothing listens on", argv: ["preflight", "dev"], env: isolatedAws(fakeKeys), code: exitCodes.failed, anyLine: true, line: /^preflight: .*127\.0\.0\.1:9/ },
+    { what: "an AWS endpoint that is not a URL", argv: ["preflight", "dev"], env: isolatedAws({ ...fakeKeys, AWS_ENDPOINT_URL: "not a url" }), code: exitCodes.failed, anyLine: true, line: /^preflight: .*AWS_ENDPOINT_URL/ },
+    { what: "a region set only in the environment", argv: ["preflight", "dev"], config: set("aws:region", null), env: isolatedAws({ ...fakeKeys, AWS_REGION: "eu-west-1" }), code: exitCodes.failed, line: /^preflight: aws:region: is required; set it in Pulumi\.<stack>\.yaml/ },
+    { what: "a Pulumi CLI that is not installed", argv: ["preflight", "dev"], env: isolatedAws({ ...fakeKeys, PATH: "/nonexistent" }), code: exitCodes.failed, anyLine: true, line: /^preflight: .*Pulumi CLI/ },
 ];
 
-/** Driver commands never reach a stack here: any call is a failure of the test. */
-const noStacks = (): CliDeps => {
+/** Driver commands never reach a stack here: any call is a failure of the test. Preflight is the real one. */
+const noStacks = (projectDir: string) => (): CliDeps => {
     const refuse = () => { throw new Error("a bad input reached the stacks"); };
     return {
         stacks: { infra: refuse, addons: refuse } as unknown as CliDeps["stacks"],
         waitForApi: refuse, janitor: { removeCloudResources: refuse } as unknown as CliDeps["janitor"], sweeper: { leftovers: refuse } as unknown as CliDeps["sweeper"],
-        preflight: refuse, signal: new AbortController().signal, stdinIsTTY: false, prompt: refuse,
+        preflight: (env, signal) => preflightEnvironment(projectDir, env, signal, { timeoutMs: 3000 }),
+        signal: new AbortController().signal, stdinIsTTY: false, prompt: refuse,
     };
 };
 
@@ -176,13 +197,24 @@ describe("bad input: one clear line, the right exit code, nothing written", func
                 }
                 for (const [file, text] of Object.entries(c.files ?? {})) fs.writeFileSync(path.join(dir, file), text);
                 const before = snapshot(dir);
+                const savedEnv = { ...process.env };
+                for (const [key, value] of Object.entries(c.env ?? {})) {
+                    if (value === undefined) delete process.env[key];
+                    else process.env[key] = value;
+                }
                 let stdout = "";
                 let stderr = "";
-                const code = await runCli([...c.argv], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, dir, noStacks, path.join(dir, "work"));
+                let code: number;
+                try {
+                    code = await runCli([...c.argv], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, dir, noStacks(dir), path.join(dir, "work"));
+                } finally {
+                    process.env = savedEnv;
+                }
                 expect(code, stderr).to.equal(c.code);
-                expect(stderr.split("\n")[0]).to.match(c.line);
+                if (c.anyLine) expect(stderr.split("\n").some((line) => c.line.test(line)), stderr).to.equal(true);
+                else expect(stderr.split("\n")[0]).to.match(c.line);
                 expect(stderr, "no stack trace").to.not.match(/\n\s+at \S+ \(|Error: .*\n\s+at /);
-                expect(stderr + stdout, "no secret").to.not.match(/PRIVATE KEY|client-key-data|token: [a-z0-9]{6}\.[a-z0-9]{16}/);
+                expect(stderr + stdout, "no secret").to.not.match(/PRIVATE KEY|client-key-data|token: [a-z0-9]{6}\.[a-z0-9]{16}|fakeSecretKeyThatMustNeverBePrinted/);
                 expect(snapshot(dir), "nothing written or created").to.deep.equal(before);
             } finally {
                 for (const [file, text] of Object.entries(stackFiles)) fs.writeFileSync(path.join(dir, file), text);
