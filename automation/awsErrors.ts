@@ -26,6 +26,8 @@ export const awsServices = {
     ec2: { host: "ec2", iam: "ec2", envId: "EC2", title: "EC2" },
     servicequotas: { host: "servicequotas", iam: "servicequotas", envId: "SERVICE_QUOTAS", title: "Service Quotas" },
     tagging: { host: "tagging", iam: "tag", envId: "RESOURCE_GROUPS_TAGGING_API", title: "Resource Groups Tagging" },
+    elb: { host: "elasticloadbalancing", iam: "elasticloadbalancing", envId: "ELASTIC_LOAD_BALANCING", title: "Elastic Load Balancing" },
+    elbv2: { host: "elasticloadbalancing", iam: "elasticloadbalancing", envId: "ELASTIC_LOAD_BALANCING_V2", title: "Elastic Load Balancing v2" },
 } as const;
 export type AwsService = keyof typeof awsServices;
 

@@ -91,6 +91,27 @@ export interface LeftoverFinder {
     leftovers(clusterName: string, region: string, signal: AbortSignal): Promise<string[]>;
 }
 
+/**
+ * Deletes what in-cluster controllers left in AWS tagged for the cluster (automation/janitor.ts, awsLeftoverJanitor):
+ * load balancers, target groups, ENIs, security groups, volumes, snapshots; never kaws' own resources.
+ */
+export interface LeftoverJanitor {
+    removeLeftovers(clusterName: string, region: string, signal: AbortSignal, onEvent: (line: string) => void): Promise<LeftoverJanitorResult>;
+}
+
+/** One resource a controller left (automation/janitor.ts Leftover, as the driver needs it). */
+export interface ControllerLeftover {
+    readonly kind: string;
+    readonly id: string;
+    readonly arn?: string;
+}
+export interface LeftoverJanitorResult {
+    readonly found: readonly ControllerLeftover[];
+    readonly deleted: readonly ControllerLeftover[];
+    readonly failed: readonly { leftover: ControllerLeftover; reason: string }[];
+    readonly kept: readonly { leftover: ControllerLeftover; reason: string }[];
+}
+
 export interface DriverDeps {
     readonly stacks: StackFactory;
     readonly stdout: (text: string) => void;
@@ -99,6 +120,8 @@ export interface DriverDeps {
     readonly waitForApi: (request: ApiWaitRequest) => Promise<{ attempts: number; elapsedMs: number }>;
     readonly janitor: ClusterJanitor;
     readonly sweeper: LeftoverFinder;
+    /** Run by destroy after the infra stack is gone, before the sweep; absent: that stage is skipped. */
+    readonly leftoverJanitor?: LeftoverJanitor;
     readonly now?: () => number;
     /** Checks `up` runs before anything else (automation/aws.ts preflightEnvironment); absent: none. */
     readonly preflight?: PreflightCheck;
@@ -385,7 +408,8 @@ export async function up(env: string, deps: DriverDeps): Promise<void> {
 
 /**
  * `kaws destroy <env>`: remove LoadBalancer Services and PVCs (waiting until AWS has deleted what they
- * created) → destroy add-ons → destroy infra → report AWS resources still tagged for the cluster. An
+ * created) → destroy add-ons → destroy infra → delete what controllers still left tagged for the cluster
+ * (deps.leftoverJanitor, automation/janitor.ts) → report AWS resources still tagged for the cluster. An
  * unreachable cluster skips the clean-up and lets the add-ons stack drop its objects from state.
  */
 export async function destroy(env: string, deps: DriverDeps): Promise<void> {
@@ -424,15 +448,45 @@ export async function destroy(env: string, deps: DriverDeps): Promise<void> {
         const clusterName = outputs.clusterName?.value;
         const region = outputs.region?.value;
         if (typeof clusterName !== "string" || typeof region !== "string") {
+            run.skip("remove controller leftovers", "the infra stack had no clusterName/region outputs");
             run.skip("sweep", "the infra stack had no clusterName/region outputs");
             return;
         }
+        // What controllers left (load balancers, target groups, ENIs, security groups, volumes, snapshots): deleted
+        // without asking again, destroy was confirmed. Its failures are listed and kept for the sweep's verdict; a
+        // janitor that could not run at all (access, network) still lets the sweep list what is left, then fails.
+        let janitorFailed: unknown;
+        let notRemoved: readonly ControllerLeftover[] = [];
+        if (!deps.leftoverJanitor) {
+            run.skip("remove controller leftovers", "no janitor configured");
+        } else {
+            const leftoverJanitor = deps.leftoverJanitor;
+            try {
+                await run.stage("remove controller leftovers", async () => {
+                    const result = await leftoverJanitor.removeLeftovers(clusterName, region, deps.signal, (line) => run.out(`  ${line}\n`));
+                    notRemoved = result.failed.map((f) => f.leftover);
+                    const detail = `${result.deleted.length} of ${result.found.length} deleted`
+                        + (result.failed.length > 0 ? `, ${result.failed.length} failed` : "")
+                        + (result.kept.length > 0 ? `, ${result.kept.length} kept (shared or in use)` : "");
+                    return { value: undefined, detail };
+                });
+            } catch (err) {
+                if (deps.signal.aborted || (err instanceof StageFailedError && err.cause instanceof CancelledError)) throw err;
+                janitorFailed = err;
+            }
+        }
         await run.stage("sweep", async () => {
-            const leftovers = await deps.sweeper.leftovers(clusterName, region, deps.signal);
-            for (const arn of leftovers) run.out(`  still tagged kubernetes.io/cluster/${clusterName}: ${arn}\n`);
+            const tagged = await deps.sweeper.leftovers(clusterName, region, deps.signal);
+            for (const arn of tagged) run.out(`  still tagged kubernetes.io/cluster/${clusterName}: ${arn}\n`);
+            // What the janitor failed to delete and the sweep cannot see (the AWS Load Balancer Controller's tag only).
+            const untagged = notRemoved.filter((l) => !tagged.some((arn) => arn === l.arn || arn.endsWith(`/${l.id}`)))
+                .map((l) => l.arn ?? `${l.kind} ${l.id}`);
+            for (const id of untagged) run.out(`  left by a controller, not deleted: ${id}\n`);
+            const leftovers = [...tagged, ...untagged];
             if (leftovers.length > 0) throw new LeftoversError(leftovers);
             return { value: undefined, detail: `nothing tagged kubernetes.io/cluster/${clusterName} is left` };
         });
+        if (janitorFailed) throw janitorFailed;
     });
 }
 
