@@ -11,6 +11,7 @@ import { ApiLoadBalancer } from "./controlPlane/apiLoadBalancer";
 import { ControlPlane } from "./controlPlane/controlPlane";
 import { EtcdCluster } from "./etcd/etcdCluster";
 import { WorkerPool } from "./workers/workerPool";
+import { TerminationEvents } from "./workers/terminationEvents";
 import { addonContract } from "./addons/settings";
 
 const plan = planCluster(readClusterConfig());
@@ -44,6 +45,7 @@ const context: ClusterContext = {
     apiEndpoint: api.endpoint,
 };
 
+const terminationEvents = new TerminationEvents(name, { plan }, opts);
 const etcd = new EtcdCluster(name, { plan, context, securityGroupId: securityGroups.etcd.id, pki: encryption.pki, privateZoneId: privateZone.zoneId }, opts);
 new ControlPlane(name, {
     plan,
@@ -52,6 +54,7 @@ new ControlPlane(name, {
     targetGroupArn: api.targetGroup.arn,
     pki: encryption.pki,
     encryptionConfig: encryption.encryptionConfig,
+    terminationQueueArn: terminationEvents.queueArn,
 }, opts);
 for (const pool of plan.workerPools) {
     new WorkerPool(`${name}-${pool.config.name}`, { plan, context, pool, securityGroupIds: [securityGroups.workers.id] }, opts);
@@ -83,6 +86,7 @@ const addonInputs = addonContract(plan, {
     bootstrapTokenId: encryption.bootstrapTokenId,
     bootstrapTokenSecret: encryption.bootstrapTokenSecret,
     weavePassword: encryption.weavePassword,
+    terminationQueueUrl: terminationEvents.queueUrl,
 });
 export const addonSettings = addonInputs.settings;
 export const addonSecrets = addonInputs.secrets;

@@ -34,6 +34,8 @@ export interface AddonSettings<Secret = string> {
     readonly bootstrapTokenSecret: Secret;
     readonly weavePassword: Secret;
     readonly clusterAutoscaler: boolean;
+    /** URL of the SQS queue node-termination-handler drains nodes from (queue mode). */
+    readonly terminationQueueUrl: string;
 }
 
 export const systemNamespace = "kube-system";

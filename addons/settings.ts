@@ -20,6 +20,7 @@ const plainFieldTypes: Record<keyof AddonPlainSettings, "string" | "boolean"> = 
     kmsKeyArn: "string",
     bootstrapTokenId: "string",
     clusterAutoscaler: "boolean",
+    terminationQueueUrl: "string",
 };
 
 /** What the infra stack knows only once its resources exist. */
@@ -29,6 +30,7 @@ export interface AddonInputs {
     readonly bootstrapTokenId: pulumi.Input<string>;
     readonly bootstrapTokenSecret: pulumi.Input<string>;
     readonly weavePassword: pulumi.Input<string>;
+    readonly terminationQueueUrl: pulumi.Input<string>;
 }
 
 /**
@@ -39,7 +41,7 @@ export interface AddonInputs {
 export function addonContract(plan: ClusterPlan, inputs: AddonInputs): { settings: pulumi.Output<AddonPlainSettings>; secrets: pulumi.Output<AddonSecrets> } {
     const k = plan.config.kubernetes;
     return {
-        settings: pulumi.all([inputs.apiEndpoint, inputs.kmsKeyArn, inputs.bootstrapTokenId]).apply(([apiEndpoint, kmsKeyArn, bootstrapTokenId]) => ({
+        settings: pulumi.all([inputs.apiEndpoint, inputs.kmsKeyArn, inputs.bootstrapTokenId, inputs.terminationQueueUrl]).apply(([apiEndpoint, kmsKeyArn, bootstrapTokenId, terminationQueueUrl]) => ({
             clusterName: plan.clusterName,
             region: plan.region,
             kubernetesVersion: plan.pins.kubernetes,
@@ -51,6 +53,7 @@ export function addonContract(plan: ClusterPlan, inputs: AddonInputs): { setting
             kmsKeyArn,
             bootstrapTokenId,
             clusterAutoscaler: plan.config.addons.clusterAutoscaler,
+            terminationQueueUrl,
         })),
         secrets: pulumi.secret(pulumi.all([inputs.bootstrapTokenSecret, inputs.weavePassword]).apply(([bootstrapTokenSecret, weavePassword]) => ({ bootstrapTokenSecret, weavePassword }))),
     };

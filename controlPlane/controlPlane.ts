@@ -39,6 +39,8 @@ export interface ControlPlaneArgs {
     readonly pki: ControlPlanePki;
     /** The kube-apiserver --encryption-provider-config. Secret. */
     readonly encryptionConfig: pulumi.Input<string>;
+    /** The queue node-termination-handler (on the control plane) drains nodes from. */
+    readonly terminationQueueArn: pulumi.Input<string>;
 }
 
 const certMode = "0644";
@@ -97,9 +99,9 @@ export class ControlPlane extends pulumi.ComponentResource {
         const role = controlPlaneRole;
         const count = plan.config.controlPlane.count;
 
-        const statements = pulumi.all([ctx.account.id, ctx.account.partition, ctx.vpcId, ctx.keyArn])
-            .apply(([accountId, partition, vpcId, kmsKeyArn]) => controlPlaneStatements({
-                clusterName: plan.clusterName, partition, region: plan.region, accountId, vpcId, kmsKeyArn,
+        const statements = pulumi.all([ctx.account.id, ctx.account.partition, ctx.vpcId, ctx.keyArn, args.terminationQueueArn])
+            .apply(([accountId, partition, vpcId, kmsKeyArn, terminationQueueArn]) => controlPlaneStatements({
+                clusterName: plan.clusterName, partition, region: plan.region, accountId, vpcId, kmsKeyArn, terminationQueueArn,
             }, plan.config.addons.clusterAutoscaler));
         this.role = new NodeRole(`${name}-${role}`, {
             kind: "controlplane",

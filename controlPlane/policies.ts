@@ -10,6 +10,8 @@ export interface PolicyScope {
     readonly vpcId: string;
     /** The cluster's KMS key: EBS volumes the CSI driver creates are encrypted with it. */
     readonly kmsKeyArn: string;
+    /** The queue node-termination-handler reads termination notices from. */
+    readonly terminationQueueArn: string;
 }
 
 const clusterTag = (name: string) => `kubernetes.io/cluster/${name}`;
@@ -208,11 +210,30 @@ export function clusterAutoscalerStatements(s: PolicyScope): PolicyStatement[] {
     ];
 }
 
-/** Everything the control-plane role needs: the CCM, the EBS CSI controller, the autoscaler when enabled, ECR pulls. */
+/**
+ * aws-node-termination-handler in queue mode (v1.25.6 pkg/monitor/sqsevent): reads and deletes the queue's
+ * notices, looks the instance up, and completes the terminate lifecycle action of this cluster's groups.
+ */
+export function nodeTerminationHandlerStatements(s: PolicyScope): PolicyStatement[] {
+    return [
+        { Sid: "TerminationQueue", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage"], Resource: s.terminationQueueArn },
+        { Sid: "TerminationHandlerRead", Effect: "Allow", Action: ["ec2:DescribeInstances", "autoscaling:DescribeLifecycleHooks"], Resource: "*" },
+        {
+            Sid: "CompleteClusterLifecycleActions",
+            Effect: "Allow",
+            Action: ["autoscaling:CompleteLifecycleAction"],
+            Resource: `arn:${s.partition}:autoscaling:${s.region}:${s.accountId}:autoScalingGroup:*:autoScalingGroupName/*`,
+            Condition: taggedForCluster(s.clusterName),
+        },
+    ];
+}
+
+/** Everything the control-plane role needs: the CCM, the EBS CSI controller, the autoscaler when enabled, NTH, ECR pulls. */
 export function controlPlaneStatements(s: PolicyScope, clusterAutoscaler: boolean): PolicyStatement[] {
     return [
         ...cloudControllerStatements(s),
         ...ebsCsiControllerStatements(s),
+        ...nodeTerminationHandlerStatements(s),
         ...(clusterAutoscaler ? clusterAutoscalerStatements(s) : []),
         ...ecrPullStatements(s),
     ];

@@ -8,7 +8,9 @@ import { NodeRequestScope } from "../nodes/requests";
  *   the tagging controller is off by default, cmd/aws-cloud-controller-manager/main.go:76);
  * - aws-ebs-csi-driver controller, kubernetes-sigs/aws-ebs-csi-driver v1.64.0 (--k8s-tag-cluster-id);
  * - cluster-autoscaler, kubernetes/autoscaler cluster-autoscaler-1.36.1 (cloudprovider/aws, tag discovery).
- * node-termination-handler v1.25.6 in IMDS mode makes no AWS request (cmd/node-termination-handler.go:141-208).
+ * - aws-node-termination-handler v1.25.6 in queue mode (pkg/monitor/sqsevent/sqs-monitor.go,
+ *   asg-lifecycle-event.go): ReceiveMessage and DeleteMessage on the queue, DescribeInstances for the node,
+ *   DescribeLifecycleHooks, CompleteLifecycleAction on the worker group.
  */
 export interface ControlPlaneRequestScope extends NodeRequestScope {
     readonly clusterName: string;
@@ -19,6 +21,10 @@ export interface ControlPlaneRequestScope extends NodeRequestScope {
     readonly kubernetesInstances: readonly ResourceRef[];
     /** Worker groups the autoscaler resizes; empty when it is off. */
     readonly autoscalerGroups: readonly ResourceRef[];
+    /** Every worker group: node-termination-handler completes their terminate lifecycle actions. */
+    readonly workerGroups: readonly ResourceRef[];
+    /** The queue node-termination-handler reads. */
+    readonly terminationQueueArn: string;
 }
 
 const ccm = (where: string) => `aws-cloud-controller-manager v1.36.1 ${where}`;
@@ -28,7 +34,7 @@ const autoscaler = (where: string) => `cluster-autoscaler-1.36.1 cloudprovider/a
 const describe = (action: string, source: string): AwsRequest => ({ action, context: {}, source, ...wildcardOnly("read-only Describe action with no resource type") });
 
 export function controlPlaneRequests(s: ControlPlaneRequestScope): AwsRequest[] {
-    return [...cloudControllerRequests(s), ...ebsCsiRequests(s), ...clusterAutoscalerRequests(s)];
+    return [...cloudControllerRequests(s), ...ebsCsiRequests(s), ...clusterAutoscalerRequests(s), ...nodeTerminationHandlerRequests(s)];
 }
 
 /** buildTags (pkg/providers/v1/tags.go:324) plus the service name on load balancers, target groups and listeners. */
@@ -115,5 +121,18 @@ export function clusterAutoscalerRequests(s: ControlPlaneRequestScope): AwsReque
         describe("autoscaling:DescribeScalingActivities", autoscaler("auto_scaling_groups.go:542")),
         ...onResources("autoscaling:SetDesiredCapacity", s.autoscalerGroups, autoscaler("auto_scaling_groups.go:271")),
         ...onResources("autoscaling:TerminateInstanceInAutoScalingGroup", s.autoscalerGroups, autoscaler("auto_scaling_groups.go:374")),
+    ];
+}
+
+const nth = (where: string) => `aws-node-termination-handler v1.25.6 pkg/monitor/sqsevent/${where}`;
+
+export function nodeTerminationHandlerRequests(s: ControlPlaneRequestScope): AwsRequest[] {
+    const queue: ResourceRef = { arn: s.terminationQueueArn, tags: {} };
+    return [
+        ...onResources("sqs:ReceiveMessage", [queue], nth("sqs-monitor.go:306")),
+        ...onResources("sqs:DeleteMessage", [queue], nth("sqs-monitor.go:330")),
+        describe("ec2:DescribeInstances", nth("sqs-monitor.go:365 getNodeInfo")),
+        describe("autoscaling:DescribeLifecycleHooks", nth("asg-lifecycle-event.go:157")),
+        ...onResources("autoscaling:CompleteLifecycleAction", s.workerGroups, nth("sqs-monitor.go:347")),
     ];
 }

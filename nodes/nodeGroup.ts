@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ClusterPlan } from "../plan/cluster";
+import { ClusterPlan, nodeGroupName } from "../plan/cluster";
 import { instanceArchitecture } from "../plan/instanceTypes";
 import { ClusterContext } from "./context";
 import { nodeImageId } from "./image";
@@ -57,10 +57,10 @@ export function buildNodeGroup(parent: pulumi.Resource, name: string, plan: Clus
     const mixed = args.scaling.instancesDistribution !== undefined;
     const launchTemplate = nodeLaunchTemplate(names.launchTemplate ?? name, plan, ctx, args, files.digest, parent);
     const version = launchTemplate.latestVersion.apply(String);
-    const tags = { ...plan.tags, Name: `${plan.clusterName}-${args.role}`, "kaws:role": args.role, ...args.scaling.tags };
+    const tags = { ...plan.tags, Name: nodeGroupName(plan.clusterName, args.role), "kaws:role": args.role, ...args.scaling.tags };
     const autoScalingGroup = new aws.autoscaling.Group(name, {
         ...args.scaling.args,
-        name: `${plan.clusterName}-${args.role}`,
+        name: nodeGroupName(plan.clusterName, args.role),
         ...(mixed
             ? {
                 mixedInstancesPolicy: {
@@ -80,7 +80,7 @@ export function buildNodeGroup(parent: pulumi.Resource, name: string, plan: Clus
 /** The launch template every kaws node uses: IMDSv2 only, encrypted gp3 root with the cluster key, no public IP. */
 function nodeLaunchTemplate(name: string, plan: ClusterPlan, ctx: ClusterContext, args: NodeGroupArgs, filesDigest: pulumi.Output<string>, parent: pulumi.Resource): aws.ec2.LaunchTemplate {
     // Provider default tags do not reach what a launch template launches.
-    const tags = { ...plan.tags, Name: `${plan.clusterName}-${args.role}`, "kaws:role": args.role };
+    const tags = { ...plan.tags, Name: nodeGroupName(plan.clusterName, args.role), "kaws:role": args.role };
     const mixed = args.scaling.instancesDistribution !== undefined;
     return new aws.ec2.LaunchTemplate(name, {
         imageId: nodeImageId(plan.config.imageId, instanceArchitecture(args.instances.types[0]), parent),

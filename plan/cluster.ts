@@ -111,6 +111,9 @@ export const clusterDnsIp = (serviceCidr: string) => serviceIp(serviceCidr, 10);
 
 export const workerRole = (pool: string) => `worker-${pool}`;
 
+/** The Auto Scaling group (and Name tag) of a node role: <cluster>-<role>. */
+export const nodeGroupName = (clusterName: string, role: string) => `${clusterName}-${role}`;
+
 export function planCluster(config: ClusterConfig): ClusterPlan {
     const subnets = planSubnets(config.network.vpcCidr, config.network.azCount);
     const pins = pinsFor(config.kubernetes.version);

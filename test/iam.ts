@@ -21,6 +21,8 @@ export interface IamWorld extends AccountScope {
     readonly clusterName: string;
     /** Whether the stack runs the cluster-autoscaler (its clusterAutoscaler output). */
     readonly clusterAutoscaler: boolean;
+    /** The node-termination queue. */
+    readonly terminationQueueArn: string;
     readonly keyArn: string;
     readonly keyPolicy: object;
     readonly bucketArn: string;
@@ -52,6 +54,12 @@ function managedPolicy(arn: string): any {
     return JSON.parse(fs.readFileSync(file, "utf8")).document;
 }
 
+const only = (ev: Evaluation, type: string): RecordedResource => {
+    const found = ofType(ev, type);
+    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+    return found[0];
+};
+
 export function buildWorld(ev: Evaluation): IamWorld {
     const provider = ofType(ev, "pulumi:providers:aws")[0];
     const region: string = provider.inputs.region;
@@ -67,6 +75,7 @@ export function buildWorld(ev: Evaluation): IamWorld {
             case "aws:s3/bucket:Bucket": return `arn:aws:s3:::${computed.bucket}`;
             case "aws:iam/role:Role": return `arn:aws:iam::${placeholderAccount}:role/${resource.inputs.name ?? computed.name}`;
             case "aws:lb/targetGroup:TargetGroup": return `arn:aws:elasticloadbalancing:${region}:${placeholderAccount}:targetgroup/${resource.inputs.name ?? idOf(resource)}/0123456789abcdef`;
+            case "aws:sqs/queue:Queue": return `arn:aws:sqs:${region}:${placeholderAccount}:${resource.inputs.name ?? computed.name}`;
             case "aws:cloudwatch/logGroup:LogGroup": return `arn:aws:logs:${region}:${placeholderAccount}:log-group:${resource.inputs.name ?? computed.name}`;
             default: return undefined;
         }
@@ -134,7 +143,8 @@ export function buildWorld(ev: Evaluation): IamWorld {
     const keyPolicy = document(key[0].inputs.policy);
     const bucketPolicy = bucketPolicies.length === 1 ? document(bucketPolicies[0].inputs.policy) : { Version: "2012-10-17", Statement: [] };
     return {
-        ...scope, clusterName, clusterAutoscaler: ev.outputs.clusterAutoscaler?.value === true, keyArn: arnOf(key[0]), keyPolicy, bucketArn: arnOf(bucket[0]), bucketPolicy, rolePolicies, nodes, refs,
+        ...scope, clusterName, clusterAutoscaler: (ev.outputs.addonSettings?.value as { clusterAutoscaler?: boolean } | undefined)?.clusterAutoscaler === true,
+        terminationQueueArn: arnOf(only(ev, "aws:sqs/queue:Queue")), keyArn: arnOf(key[0]), keyPolicy, bucketArn: arnOf(bucket[0]), bucketPolicy, rolePolicies, nodes, refs,
         documents: [
             { name: key[0].name, policy: keyPolicy },
             { name: bucketPolicies[0]?.name ?? "bucket", policy: bucketPolicy },
@@ -158,14 +168,15 @@ export function requestsFor(world: IamWorld, node: WorldNode): AwsRequest[] {
     }
     if (node.role === "controlplane") {
         const kubernetesNodes = world.nodes.filter((n) => !n.role.startsWith("etcd-"));
+        const workerGroups = world.refs("aws:autoscaling/group:Group").filter(({ ref }) => ref.tags["kaws:role"]?.startsWith("worker-")).map((r) => r.ref);
         return [...kubernetesNodeRequests(scope), ...controlPlaneRequests({
             ...scope,
             vpc: world.refs("aws:ec2/vpc:Vpc")[0].ref,
             nodeSecurityGroups: world.refs("aws:ec2/securityGroup:SecurityGroup").filter(({ resource }) => /-(workers|controlplane)$/.test(resource.name)).map((r) => r.ref),
             kubernetesInstances: kubernetesNodes.map((n) => n.instance),
-            autoscalerGroups: world.clusterAutoscaler
-                ? world.refs("aws:autoscaling/group:Group").filter(({ ref }) => ref.tags["kaws:role"]?.startsWith("worker-")).map((r) => r.ref)
-                : [],
+            autoscalerGroups: world.clusterAutoscaler ? workerGroups : [],
+            workerGroups,
+            terminationQueueArn: world.terminationQueueArn,
         })];
     }
     return kubernetesNodeRequests(scope);

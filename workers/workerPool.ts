@@ -12,6 +12,9 @@ import { kubeletNodeFiles } from "../nodes/kubeletFiles";
 import { kubeletPaths } from "../nodes/kubelet";
 import { kubernetesNodeUserData, noRoleSteps } from "../nodes/boot";
 
+/** How long a terminating worker waits for its drain (node-termination-handler's grace plus margin). */
+export const drainTimeoutSeconds = 300;
+
 /** Workers only pull images (the EBS CSI node plugin needs no AWS permission). */
 export const workerStatements = ecrPullStatements;
 
@@ -48,6 +51,7 @@ export class WorkerPool extends pulumi.ComponentResource {
     readonly files: NodeFiles;
     readonly launchTemplate: aws.ec2.LaunchTemplate;
     readonly autoScalingGroup: aws.autoscaling.Group;
+    readonly terminationHook: aws.autoscaling.LifecycleHook;
 
     constructor(name: string, args: WorkerPoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:workers:WorkerPool", name, {}, opts);
@@ -103,6 +107,15 @@ export class WorkerPool extends pulumi.ComponentResource {
         this.files = group.files;
         this.launchTemplate = group.launchTemplate;
         this.autoScalingGroup = group.autoScalingGroup;
+        // Instance refresh, scale-in and rebalancing wait here until node-termination-handler has drained the
+        // node (it completes the action); if it never does, the instance goes after the timeout anyway.
+        this.terminationHook = new aws.autoscaling.LifecycleHook(`${name}-${role}-drain`, {
+            name: "kaws-drain",
+            autoscalingGroupName: this.autoScalingGroup.name,
+            lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+            heartbeatTimeout: drainTimeoutSeconds,
+            defaultResult: "CONTINUE",
+        }, { parent: this });
 
         this.registerOutputs({ autoScalingGroupName: this.autoScalingGroup.name, roleArn: this.role.role.arn });
     }

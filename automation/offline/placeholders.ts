@@ -31,6 +31,9 @@ export function computedAttributes(type: string, name: string, inputs: Record<st
         case "aws:kms/key:Key":
             computed.keyId = placeholderId(name);
             break;
+        case "aws:sqs/queue:Queue":
+            computed.url = `https://sqs.${region}.amazonaws.com/${placeholderAccount}/${inputs.name ?? placeholderId(name)}`;
+            break;
         case "aws:ec2/launchTemplate:LaunchTemplate":
             computed.latestVersion = 1;
             computed.defaultVersion = 1;

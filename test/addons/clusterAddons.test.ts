@@ -56,7 +56,7 @@ describe("ClusterAddons through the add-ons program (addons/program)", () => {
         const expected = renderAddons({
             clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
             clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "x", kmsKeyArn: "k", bootstrapTokenId: "abcdef",
-            bootstrapTokenSecret: "s", weavePassword: "w", clusterAutoscaler: true,
+            bootstrapTokenSecret: "s", weavePassword: "w", clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
         }).flatMap((a) => a.objects);
         expect(kubernetesObjects).to.have.length(expected.length);
         for (const r of kubernetesObjects) expect(r.parent, r.name).to.equal(component.urn);

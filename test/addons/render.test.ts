@@ -19,7 +19,7 @@ const settings: AddonSettings = {
     bootstrapTokenId: "abcdef",
     bootstrapTokenSecret: "fake-token-secret-0123456789",
     weavePassword: "fake-weave-password-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    clusterAutoscaler: true,
+    clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
 };
 
 const all = (s: AddonSettings = settings): KubeObject[] => renderAddons(s).flatMap((addon) => addon.objects);
@@ -153,13 +153,21 @@ describe("addons renderers", () => {
     });
 
     it("runs what calls AWS with the control plane's instance role there, on the host network (IMDS hop limit 1)", () => {
-        for (const [kind, name] of [["DaemonSet", "aws-cloud-controller-manager"], ["Deployment", "ebs-csi-controller"], ["Deployment", "cluster-autoscaler"]]) {
+        for (const [kind, name] of [["DaemonSet", "aws-cloud-controller-manager"], ["Deployment", "ebs-csi-controller"], ["Deployment", "cluster-autoscaler"], ["Deployment", "aws-node-termination-handler"]]) {
             const pod = find(objects, kind, name).spec.template.spec;
             expect(pod.hostNetwork, name).to.equal(true);
             expect(pod.nodeSelector, name).to.deep.equal({ "node-role.kubernetes.io/control-plane": "" });
             expect(pod.tolerations, name).to.deep.include({ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" });
         }
-        expect(find(objects, "DaemonSet", "aws-node-termination-handler").spec.template.spec.hostNetwork).to.equal(true);
+    });
+
+    it("runs node-termination-handler in queue mode on the cluster's queue, draining only this cluster's instances", () => {
+        const env = Object.fromEntries(containersOf(find(objects, "Deployment", "aws-node-termination-handler"))[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+        expect(env).to.include({
+            ENABLE_SQS_TERMINATION_DRAINING: "true", QUEUE_URL: settings.terminationQueueUrl, AWS_REGION: settings.region,
+            CHECK_TAG_BEFORE_DRAINING: "true", MANAGED_TAG: "kubernetes.io/cluster/kaws-test",
+        });
+        expect(objects.filter((o: any) => o.metadata.name === "aws-node-termination-handler" && o.kind === "DaemonSet"), "no IMDS-mode DaemonSet beside it").to.deep.equal([]);
     });
 
     it("installs the cluster-autoscaler only when enabled, discovering ASGs by the cluster's tags", () => {

@@ -21,7 +21,7 @@ const settings: AddonSettings = {
     bootstrapTokenId: "abcdef",
     bootstrapTokenSecret: "fake-token-secret-0123456789",
     weavePassword: "fake-weave-password-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    clusterAutoscaler: true,
+    clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
 };
 
 const now = new Date("2026-03-01T00:00:00Z");

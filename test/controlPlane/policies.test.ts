@@ -11,6 +11,7 @@ const scope: PolicyScope = {
     accountId: "123456789012",
     vpcId: "vpc-0abc",
     kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234",
+    terminationQueueArn: "arn:aws:sqs:eu-west-1:123456789012:kaws-prod-node-termination",
 };
 
 const actions = (statements: PolicyStatement[]) => statements.flatMap((s) => s.Action);
