@@ -9,7 +9,7 @@ import { RenderTargetError, checkDiffBase, checkRenderTarget } from "./offline/r
 import { diffRenders, formatRenderDiff } from "./offline/renderDiff";
 import { listEnvironments, loadStackConfig, stackNameProblem } from "./stackConfig";
 import {
-    ClusterJanitor, DriverDeps, LeftoverFinder, LeftoversError, PreflightCheck, StackFactory, StackLockedError, StageFailedError,
+    ClusterJanitor, DriverDeps, LeftoverFinder, LeftoverJanitor, LeftoversError, PreflightCheck, StackFactory, StackLockedError, StageFailedError,
     destroy, preview, printOutputs, runPreflight, up, writeKubeconfig,
 } from "./driver";
 import { ApiNotReadyError, CancelledError, waitForApiReady } from "./wait";
@@ -18,6 +18,7 @@ import {
     validateCluster, validateUntil, validationRequestFor,
 } from "./validate";
 import { planCluster } from "../plan/cluster";
+import type { JanitorResult, Leftover } from "./janitor";
 
 /** Exit codes (README "Exit codes"). */
 export const exitCodes = {
@@ -55,6 +56,10 @@ export interface CliDeps {
     readonly signal: AbortSignal;
     readonly stdinIsTTY: boolean;
     readonly prompt: (question: string) => Promise<string>;
+    /** Deletes controller leftovers after destroy (automation/janitor.ts); absent (tests): destroy skips it. */
+    readonly leftoverJanitor?: LeftoverJanitor;
+    /** `kaws janitor`: lists (and with yes deletes) what controllers left tagged for the cluster. */
+    readonly leftovers?: (clusterName: string, region: string, yes: boolean, signal: AbortSignal, onEvent: (line: string) => void) => Promise<JanitorResult>;
     /** Validates a cluster: once, or until ready within the wait; absent (tests): up does not validate. */
     readonly validate?: (request: ValidationRequest, waitMs: number, signal: AbortSignal, onProgress: (line: string) => void) => Promise<ValidationResult>;
 }
@@ -94,6 +99,8 @@ function defaultDeps(root: string, signal: AbortSignal): CliDeps {
         signal,
         stdinIsTTY: Boolean(process.stdin.isTTY),
         validate: validateNowOrUntil,
+        leftoverJanitor: require("./janitor").awsLeftoverJanitor(),
+        leftovers: (clusterName, region, yes, s, onEvent) => require("./janitor").janitor(clusterName, region, { yes, signal: s, onEvent }),
         prompt: (question) => new Promise((resolve) => {
             const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
             rl.question(question, (answer) => { rl.close(); resolve(answer); });
@@ -127,6 +134,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         const check = d.validate;
         return {
             stacks: d.stacks, stdout: io.stdout, stderr: io.stderr, signal: d.signal, waitForApi: d.waitForApi, janitor: d.janitor, sweeper: d.sweeper,
+            leftoverJanitor: d.leftoverJanitor,
             validate: check && env ? (outputs, signal, onProgress) => check(validationRequestFor(planOf(env), outputs), validateWait.timeoutMs, signal, onProgress) : undefined,
         };
     };
@@ -191,6 +199,28 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
             const result = await (d.validate ?? validateNowOrUntil)(request, waitMs, d.signal, (line) => io.stdout(`${line}\n`));
             io.stdout(formatValidation(result));
             if (!result.ready) throw new ClusterNotReadyError(result);
+        });
+
+    program.command("janitor")
+        .description("List what in-cluster controllers left in AWS tagged for this cluster (load balancers, target groups, security groups, ENIs, volumes, snapshots); with --yes delete it, in dependency order. Never another cluster's resources or kaws's own")
+        .argument("<env>", envArgument)
+        .option("--yes", "delete what is listed (without it, nothing is changed)")
+        .action(async (env: string, opts: { yes?: boolean }, command: Command) => {
+            environment(command, env);
+            const plan = planOf(env);
+            const d = cliDeps();
+            if (!d.leftovers) throw new Error("the janitor is not available in this build");
+            const result = await d.leftovers(plan.clusterName, plan.region, Boolean(opts.yes), d.signal, (line) => io.stdout(`${line}\n`));
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const describeLeftover: (l: Leftover) => string = require("./janitor").describeLeftover;
+            const kept = result.kept.map((k) => `kept ${describeLeftover(k.leftover)}: ${k.reason}`);
+            for (const line of kept) io.stdout(`${line}\n`);
+            if (!opts.yes) {
+                io.stdout(result.found.length === 0 ? `nothing left behind for ${plan.clusterName}\n` : `${result.found.length} left behind for ${plan.clusterName}; run with --yes to delete them\n`);
+                return;
+            }
+            io.stdout(`deleted ${result.deleted.length} of ${result.found.length}\n`);
+            if (result.failed.length > 0) throw new LeftoversError(result.failed.map((f) => `${describeLeftover(f.leftover)}: ${f.reason}`));
         });
 
     program.command("destroy")

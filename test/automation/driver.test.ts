@@ -92,6 +92,7 @@ interface Scenario {
     answer?: string;
     abortAfterMs?: number;
     preflightProblems?: string[];
+    janitorFails?: boolean;
     /** What the fake validation answers (ready unless said). */
     validation?: ValidationResult;
 }
@@ -129,6 +130,12 @@ async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
         signal: controller.signal,
         stdinIsTTY: scenario.stdinIsTTY ?? false,
         prompt: async () => { log.push("prompt"); return scenario.answer ?? ""; },
+        leftovers: async (clusterName, region, yes, _signal, onEvent) => {
+            log.push(`janitor ${clusterName} ${region} yes=${yes}`);
+            const leftover = { kind: "load balancer", service: "elbv2", id: "k8s-default-web", ownership: "owned", tags: {} } as any;
+            onEvent(`${yes ? "deleted" : "would delete"} load balancer k8s-default-web (elbv2)`);
+            return { found: [leftover], deleted: yes && !scenario.janitorFails ? [leftover] : [], failed: yes && scenario.janitorFails ? [{ leftover, reason: "DependencyViolation" }] : [], kept: [] };
+        },
         validate: async (request, waitMs, _signal, onProgress) => {
             log.push(`validate ${request.endpoint} pools=${request.pools.map((p) => `${p.pool}:${p.desired}`).join(",")} workloads=${request.workloads.length} wait=${waitMs}`);
             onProgress("not ready yet (attempt 1, 3 s): nodes");
@@ -318,6 +325,18 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         const upNotReady = await kaws(["up", "dev", "--skip-preflight"], { validation: notReady });
         expect(upNotReady.code, "up runs validate last").to.equal(exitCodes.clusterNotReady);
         expect(upNotReady.stdout).to.contain("not ready yet (attempt 1, 3 s): nodes");
+    });
+
+    it("janitor: lists what controllers left (changing nothing) without --yes; deletes with --yes; exit 5 when something could not be deleted", async () => {
+        const dry = await kaws(["janitor", "dev"]);
+        expect(dry.code, dry.stderr).to.equal(exitCodes.ok);
+        expect(dry.log).to.deep.equal(["janitor kaws-dev eu-west-1 yes=false"]);
+        expect(dry.stdout).to.contain("would delete load balancer k8s-default-web (elbv2)").and.to.contain("1 left behind for kaws-dev; run with --yes to delete them");
+        const yes = await kaws(["janitor", "dev", "--yes"]);
+        expect(yes.code).to.equal(exitCodes.ok);
+        expect(yes.stdout).to.contain("deleted 1 of 1");
+        const failed = await kaws(["janitor", "dev", "--yes"], { janitorFails: true });
+        expect(failed.code).to.equal(exitCodes.leftovers);
     });
 
     it("names every infra output the add-ons stage is missing, and every missing or wrong setting", () => {
