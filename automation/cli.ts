@@ -152,7 +152,19 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
             const started = Date.now();
             const result = await renderEnvironment(root, env, target);
             io.stdout(`rendered ${env}: ${result.resourceCount} resources, ${result.files.length} files in ${result.outDir} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+            io.stdout("error" in result.cost ? `cost: not priced: ${result.cost.error}\n` : `cost: ${result.cost.currency} ${result.cost.total.toFixed(2)} a month in ${result.cost.region} (cost.json; \`kaws cost ${env}\` for the table)\n`);
             if (base) io.stdout(`\ndiff against ${base}:\n${formatRenderDiff(diffRenders(base, target))}`);
+        });
+
+    program.command("cost")
+        .description("Price the stack from its evaluated resources (offline): instances per group, NAT, load balancers, addresses, volumes, keys, zones, logs and snapshots, with each assumption")
+        .argument("<env>", envArgument)
+        .option("--region <region>", "price as if in another region (default: the stack's aws:region)")
+        .action(async (env: string, opts: { region?: string }, command: Command) => {
+            environment(command, env);
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const cost = require("./cost") as typeof import("./cost");
+            io.stdout(cost.formatCost(await cost.priceEnvironment(root, env, { region: opts.region })));
         });
 
     program.command("preview")

@@ -4,6 +4,7 @@ import * as YAML from "yaml";
 import { evaluateStack, Evaluation, RecordedResource } from "./engine";
 import { loadStackConfig } from "../stackConfig";
 import { writeRenderInto } from "./renderTarget";
+import { CostError, CostReport, loadPrices, priceStack } from "../cost";
 import { manifestName } from "../../nodes/fileDelivery";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
 import { addonSecretFields, parseAddonSettings } from "../../addons/settings";
@@ -112,6 +113,8 @@ export interface RenderResult {
     readonly outDir: string;
     readonly resourceCount: number;
     readonly files: string[];
+    /** The priced plan's total, or why it could not be priced (DIR/cost.json holds either). */
+    readonly cost: { readonly total: number; readonly currency: string; readonly region: string } | { readonly error: string };
 }
 
 /**
@@ -120,7 +123,17 @@ export interface RenderResult {
  * write is ever deleted.
  */
 export async function renderEnvironment(root: string, env: string, outDir: string): Promise<RenderResult> {
-    const evaluation = await evaluateStack({ root, stack: env, config: loadStackConfig(root, env) });
+    const config = loadStackConfig(root, env);
+    const evaluation = await evaluateStack({ root, stack: env, config });
+    // A missing price is said, never priced as zero.
+    const cost: CostReport | { error: string } = (() => {
+        try {
+            return priceStack(evaluation, loadPrices(config["aws:region"]));
+        } catch (error) {
+            if (error instanceof CostError) return { error: error.message };
+            throw error;
+        }
+    })();
     const files: string[] = [];
     writeRenderInto(outDir, `kaws render ${env}\n`, (dir) => {
         const write = (relative: string, content: string, mode = 0o644) => {
@@ -135,8 +148,9 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
         for (const file of addonFilesOf(evaluation)) write(file.path, file.content);
         const kubeconfig = evaluation.outputs.kubeconfig?.value;
         if (typeof kubeconfig === "string") write("kubeconfig", kubeconfig, 0o600);
+        write("cost.json", JSON.stringify(cost, null, 2) + "\n");
     });
-    return { outDir, resourceCount: evaluation.resources.length, files };
+    return { outDir, resourceCount: evaluation.resources.length, files, cost: "error" in cost ? cost : { total: cost.total, currency: cost.currency, region: cost.region } };
 }
 
 // ---- Add-ons: DIR/addons/<kind>-<name>.yaml, from the same renderers the ClusterAddons component uses ----

@@ -129,10 +129,10 @@ const cases: Case[] = [
     { what: "an unknown environment", argv: ["render", "staging"], code: exitCodes.usage, line: /^kaws: unknown environment "staging"; accepted: dev \| prod/ },
     { what: "an environment with a path in it", argv: ["render", "../dev"], code: exitCodes.usage, line: /^kaws: unknown environment "\.\.\/dev"; accepted: dev \| prod/ },
     { what: "an empty environment", argv: ["render", ""], code: exitCodes.usage, line: /^kaws: unknown environment ""; accepted: dev \| prod/ },
-    ...["preview", "up", "destroy", "kubeconfig", "outputs", "preflight", "validate", "janitor"].map((command): Case => ({
+    ...["preview", "up", "destroy", "kubeconfig", "outputs", "preflight", "validate", "janitor", "cost"].map((command): Case => ({
         what: `${command} of an unknown environment`, argv: [command, "qa"], code: exitCodes.usage, line: /^kaws: unknown environment "qa"; accepted: dev \| prod/,
     })),
-    ...["render", "preview", "up", "destroy", "kubeconfig", "outputs", "preflight", "validate", "janitor"].map((command): Case => ({
+    ...["render", "preview", "up", "destroy", "kubeconfig", "outputs", "preflight", "validate", "janitor", "cost"].map((command): Case => ({
         what: `${command} without an environment`, argv: [command], code: exitCodes.usage, line: /^error: missing required argument 'env'/,
     })),
     ...["render", "up", "destroy", "outputs"].map((command): Case => ({

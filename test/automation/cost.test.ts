@@ -1,0 +1,146 @@
+import { expect } from "chai";
+import { Evaluation, RecordedResource, evaluateStack } from "../../automation/offline/engine";
+import { loadStackConfig } from "../../automation/stackConfig";
+import { CostError, CostReport, formatCost, loadPrices, priceStack, pricedRegions } from "../../automation/cost";
+
+const root = `${__dirname}/../..`;
+
+function resource(type: string, name: string, inputs: Record<string, any>): RecordedResource {
+    return { type, name, urn: `urn:pulumi:test::kaws::${type}::${name}`, custom: true, inputs };
+}
+
+function launchTemplate(name: string, instanceType: string | undefined, rootGiB: number): RecordedResource {
+    return resource("aws:ec2/launchTemplate:LaunchTemplate", name, {
+        ...(instanceType ? { instanceType } : {}),
+        blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: rootGiB, volumeType: "gp3" } }],
+    });
+}
+
+/** One ASG of 2 × type (50 GiB gp3 root), one NAT gateway (AWS-assigned address), one internal NLB, one KMS key. */
+function smallStack(type: string): Evaluation {
+    return {
+        outputs: {},
+        resources: [
+            launchTemplate("lt", type, 50),
+            resource("aws:autoscaling/group:Group", "pool", { name: "pool", desiredCapacity: 2, minSize: 1, maxSize: 10, launchTemplate: { id: "placeholder-lt", version: "1" } }),
+            resource("aws:ec2/natGateway:NatGateway", "nat", { subnetId: "placeholder-public-0" }),
+            resource("aws:lb/loadBalancer:LoadBalancer", "api", { loadBalancerType: "network", internal: true, subnets: ["placeholder-private-0"] }),
+            resource("aws:kms/key:Key", "key", { enableKeyRotation: false }),
+        ],
+    };
+}
+
+const lineFor = (report: CostReport, resourceRef: string) => report.lines.filter((l) => l.resource === resourceRef);
+
+describe("cost from the evaluated graph", () => {
+    const prices = loadPrices("us-east-1");
+
+    it("prices a hand-built stack to the hand computation from the price file", () => {
+        const type = "m7i.large";
+        const h = prices.hoursPerMonth;
+        const a = prices.assumptions;
+        const expected =
+            2 * prices.instances[type] * h // two instances
+            + 2 * 50 * prices.ebs.gp3 // their 50 GiB gp3 roots
+            + prices.natGateway!.hourly * h + a.natGatewayGBPerMonth * prices.natGateway!.perGB // NAT gateway and its assumed data
+            + prices.publicIpv4! * h // the NAT gateway's public address
+            + prices.nlb!.hourly * h + a.nlbLcuPerHour * h * prices.nlb!.perLcuHour // NLB and its assumed LCUs
+            + prices.kmsKey!; // one key
+        const report = priceStack(smallStack(type), prices);
+        expect(report.total).to.be.closeTo(expected, 1e-9);
+        expect(report.assumptions.join("\n")).to.match(/GB processed per NAT gateway/).and.match(/LCU per hour/);
+        const table = formatCost(report);
+        expect(table).to.match(/^total\s+\S+/m).and.include(report.total.toFixed(2)).and.include("Assumptions:");
+    });
+
+    it("splits a mixed-instances group into on-demand and spot at the first override", () => {
+        const evaluation: Evaluation = {
+            outputs: {},
+            resources: [
+                launchTemplate("wlt", undefined, 20),
+                resource("aws:autoscaling/group:Group", "workers", {
+                    name: "workers", desiredCapacity: 5, minSize: 1, maxSize: 300,
+                    mixedInstancesPolicy: {
+                        instancesDistribution: { onDemandAllocationStrategy: "prioritized", onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 50 },
+                        launchTemplate: { launchTemplateSpecification: { launchTemplateId: "placeholder-wlt" }, overrides: [{ instanceType: "m7i.xlarge" }, { instanceType: "m6i.xlarge" }] },
+                    },
+                }),
+            ],
+        };
+        const report = priceStack(evaluation, prices);
+        const od = prices.instances["m7i.xlarge"] * prices.hoursPerMonth;
+        const onDemand = report.lines.find((l) => l.item.includes("on-demand"))!;
+        const spot = report.lines.find((l) => l.item.includes("spot"))!;
+        // base 1, then 50 % of the other 4 on demand: 3 on-demand, 2 spot.
+        expect(onDemand.quantity).to.equal(3);
+        expect(onDemand.unitPrice).to.be.closeTo(od, 1e-9);
+        expect(spot.quantity).to.equal(2);
+        expect(spot.unitPrice).to.be.closeTo(od * (1 - prices.spotDiscount!), 1e-9);
+        expect(spot.assumption).to.match(/spotDiscount/);
+        expect(report.lines.find((l) => l.item.startsWith("root volumes"))!.quantity).to.equal(5 * 20);
+    });
+
+    it("refuses an instance type without a price and an unknown region in one line naming them", () => {
+        const missing = () => priceStack(smallStack("m7i.metal-48xl"), prices);
+        expect(missing).to.throw(CostError, /instances\.m7i\.metal-48xl/);
+        try { missing(); } catch (e) { expect((e as Error).message).to.not.include("\n"); }
+        expect(() => loadPrices("xx-nowhere-1")).to.throw(CostError, /xx-nowhere-1/);
+        try { loadPrices("xx-nowhere-1"); } catch (e) { expect((e as Error).message).to.not.include("\n"); }
+        expect(pricedRegions()).to.include.members(["us-east-1", "eu-west-1", "eu-central-1"]);
+    });
+
+    describe("the committed stacks", function () {
+        this.timeout(60000);
+        const evaluations: Record<string, Evaluation> = {};
+        const configs: Record<string, Record<string, string>> = {};
+        before(async () => {
+            for (const env of ["dev", "prod"]) {
+                configs[env] = loadStackConfig(root, env);
+                evaluations[env] = await evaluateStack({ root, stack: env, config: configs[env] });
+            }
+        });
+
+        for (const env of ["dev", "prod"]) {
+            it(`${env}: every ASG, NAT gateway, load balancer and volume has a line item`, () => {
+                const report = priceStack(evaluations[env], prices);
+                const billable = evaluations[env].resources.filter((r) => r.custom && [
+                    "aws:autoscaling/group:Group", "aws:ec2/natGateway:NatGateway", "aws:lb/loadBalancer:LoadBalancer", "aws:ebs/volume:Volume",
+                ].includes(r.type));
+                expect(billable.length).to.be.greaterThan(3);
+                const covered = billable.filter((r) => lineFor(report, `${r.type}::${r.name}`).length > 0);
+                expect(covered.map((r) => r.name)).to.deep.equal(billable.map((r) => r.name));
+                expect(report.total).to.be.greaterThan(0);
+            });
+
+            it(`${env}: its own region either prices it or names every missing price in one line`, () => {
+                const region = configs[env]["aws:region"];
+                try {
+                    expect(priceStack(evaluations[env], loadPrices(region)).total).to.be.greaterThan(0);
+                } catch (e) {
+                    expect(e).to.be.instanceOf(CostError);
+                    expect((e as Error).message).to.include(`plan/prices/${region}.json has no price for:`).and.not.include("\n");
+                }
+            });
+        }
+
+        it("a pool's resources and instance line follow desiredSize, not maxSize (3 vs 300)", async () => {
+            const pools = JSON.parse(configs.dev["kaws:workerPools"]);
+            expect(pools[0].maxSize).to.equal(3);
+            const config = { ...configs.dev, "kaws:workerPools": JSON.stringify(pools.map((p: any) => ({ ...p, maxSize: 300 }))) };
+            const wide = await evaluateStack({ root, stack: "dev", config });
+            expect(wide.resources.length).to.equal(evaluations.dev.resources.length);
+            const poolLine = (evaluation: Evaluation) => priceStack(evaluation, prices).lines.filter((l) => l.item.startsWith("instances kaws-dev-worker-general"));
+            expect(poolLine(wide)).to.deep.equal(poolLine(evaluations.dev));
+
+            const more: Evaluation = {
+                ...evaluations.dev,
+                resources: evaluations.dev.resources.map((r) => r.type === "aws:autoscaling/group:Group" && r.inputs.name === "kaws-dev-worker-general"
+                    ? { ...r, inputs: { ...r.inputs, desiredCapacity: 2 } } : r),
+            };
+            const [before] = poolLine(evaluations.dev);
+            const [after] = poolLine(more);
+            expect(after.quantity).to.equal(2 * before.quantity);
+            expect(after.monthly).to.be.closeTo(2 * before.monthly, 1e-9);
+        });
+    });
+});
