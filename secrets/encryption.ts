@@ -91,6 +91,8 @@ export class Encryption extends pulumi.ComponentResource {
                     status: "Enabled",
                     filter: { prefix: bucketPrefixes.etcdBackups },
                     expiration: { days: args.plan.config.etcd.snapshotRetentionDays },
+                    // Without this, the versioned bucket keeps every expired snapshot 30 more days.
+                    noncurrentVersionExpiration: { noncurrentDays: 1 },
                 },
             ],
         }, { parent: this, dependsOn: [versioning] });

@@ -120,6 +120,8 @@ describe("encryption", function () {
                 const snapshots = rules.find((r: any) => r.filter?.prefix === "backups/etcd/");
                 expect(snapshots.status).to.equal("Enabled");
                 expect(snapshots.expiration.days).to.equal(Number(config()["kaws:etcdSnapshotRetentionDays"]));
+                expect(snapshots.noncurrentVersionExpiration?.noncurrentDays, "an expired snapshot stays a noncurrent version only briefly")
+                    .to.be.lessThan(noncurrent.noncurrentVersionExpiration.noncurrentDays);
             });
         });
     }
