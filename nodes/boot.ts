@@ -1,5 +1,5 @@
 import { ClusterPlan } from "../plan/cluster";
-import { al2023, ecrCredentialProvider } from "../plan/versions";
+import { ReleasePins, al2023, ecrCredentialProvider } from "../plan/versions";
 import { renderCloudConfig } from "./cloudInit";
 import { renderFetchFilesScript } from "./fileDelivery";
 import { renderShellScript } from "./shellScript";
@@ -83,14 +83,17 @@ export function renderNodeBootScript(spec: NodeBootSpec): string {
     }, `kaws node boot (${spec.role}): Kubernetes ${spec.kubernetesVersion}, AL2023 ${spec.al2023Release}.`);
 }
 
-/** A Kubernetes node role's user data, given the bucket: the plan's pins and the role's own boot steps. */
-export function kubernetesNodeUserData(plan: ClusterPlan, role: string, roleSteps: RoleBootSteps): (bucket: string) => string {
+/**
+ * A Kubernetes node role's user data, given the bucket: the release's pins (a worker pool's own, which may
+ * lag the control plane; by default the cluster's) and the role's own boot steps.
+ */
+export function kubernetesNodeUserData(plan: ClusterPlan, role: string, roleSteps: RoleBootSteps, pins: ReleasePins = plan.pins): (bucket: string) => string {
     return (bucket) => renderNodeUserData({
         role,
         bucket,
         region: plan.region,
-        kubernetesVersion: plan.pins.kubernetes,
-        criToolsVersion: plan.pins.criTools,
+        kubernetesVersion: pins.kubernetes,
+        criToolsVersion: pins.criTools,
         al2023Release: al2023.release,
         ecrCredentialProvider,
         roleSteps,

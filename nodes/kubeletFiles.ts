@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Taint } from "../plan/config";
 import { ClusterPlan } from "../plan/cluster";
+import { ReleasePins } from "../plan/versions";
 import { ClusterContext } from "./context";
 import { NodeFile } from "./nodeFiles";
 import { kubeletPaths, renderBootstrapKubeconfig, renderCredentialProviderConfig, renderCredentialProviderDropIn, renderKubeletConfiguration, renderKubeletService } from "./kubelet";
@@ -12,6 +13,8 @@ export interface KubeletRole {
     readonly server: pulumi.Input<string>;
     readonly nodeLabels: Readonly<Record<string, string>>;
     readonly taints: readonly Taint[];
+    /** Pins of the node's Kubernetes release (a worker pool's own, which may lag); unset, the cluster's. */
+    readonly pins?: ReleasePins;
 }
 
 /**
@@ -27,7 +30,7 @@ export function kubeletNodeFiles(plan: ClusterPlan, ctx: ClusterContext, role: K
         { path: kubeletPaths.bootstrapKubeconfig, mode: "0600", content: bootstrapKubeconfig },
         { path: kubeletPaths.credentialProviderConfig, mode: "0600", content: renderCredentialProviderConfig() },
         { path: kubeletPaths.credentialProviderDropIn, mode: "0644", content: renderCredentialProviderDropIn() },
-        { path: runtimePaths.containerdConfig, mode: "0600", content: renderContainerdConfig(`registry.k8s.io/pause:${plan.pins.pause}`) },
+        { path: runtimePaths.containerdConfig, mode: "0600", content: renderContainerdConfig(`registry.k8s.io/pause:${(role.pins ?? plan.pins).pause}`) },
         { path: runtimePaths.sysctls, mode: "0644", content: renderSysctls() },
         { path: runtimePaths.modules, mode: "0644", content: renderKernelModules() },
     ];

@@ -69,6 +69,10 @@ export interface WorkerPoolPlan {
     readonly role: string;
     /** Labels its kubelets register with: the configured ones plus kaws.io/pool. */
     readonly nodeLabels: Readonly<Record<string, string>>;
+    /** Kubernetes release of the pool's nodes: its own kubernetesVersion, else the cluster's. */
+    readonly kubernetesVersion: string;
+    /** Pins of that release: kubelet, kubectl and cri-tools packages and the pause image of the pool's nodes. */
+    readonly pins: ReleasePins;
 }
 
 /** Every fact derived from a cluster's configuration, computed once. */
@@ -78,7 +82,7 @@ export interface ClusterPlan {
     readonly region: string;
     /** Tags every AWS resource carries (the AWS provider's default tags). */
     readonly tags: Readonly<Record<string, string>>;
-    /** Versions of everything nodes run for the configured Kubernetes release. */
+    /** Versions of everything the cluster runs for the configured Kubernetes release (a pool may lag: its own pins). */
     readonly pins: ReleasePins;
     readonly subnets: SubnetPlan;
     /** Which subnets the API load balancer lives in: private for an internal API, public otherwise. */
@@ -138,10 +142,15 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
             })),
         },
         serviceIps: { kubernetes: serviceIp(config.kubernetes.serviceCidr, 1), dns: clusterDnsIp(config.kubernetes.serviceCidr) },
-        workerPools: config.workerPools.map((pool) => ({
-            config: pool,
-            role: workerRole(pool.name),
-            nodeLabels: { ...pool.labels, [nodeLabels.pool]: pool.name },
-        })),
+        workerPools: config.workerPools.map((pool) => {
+            const kubernetesVersion = pool.kubernetesVersion ?? config.kubernetes.version;
+            return {
+                config: pool,
+                role: workerRole(pool.name),
+                nodeLabels: { ...pool.labels, [nodeLabels.pool]: pool.name },
+                kubernetesVersion,
+                pins: pinsFor(kubernetesVersion),
+            };
+        }),
     };
 }

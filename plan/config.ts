@@ -38,6 +38,11 @@ export interface WorkerPoolConfig {
     readonly rootVolumeSizeGiB: number;
     /** Raise the IMDS hop limit to 2 so pods (not only host-network ones) can reach instance metadata. */
     readonly podsNeedImds: boolean;
+    /**
+     * Kubernetes release of the pool's kubelets (a supported release, never newer than the control plane's,
+     * at most three minors older: see skewProblem); unset, the pool follows `kubernetesVersion`.
+     */
+    readonly kubernetesVersion?: string;
 }
 
 export interface PkiSettings {
@@ -136,6 +141,8 @@ const workerPoolSchema = {
         },
         rootVolumeSizeGiB: { type: "integer", minimum: 20, maximum: 16384, default: 50 },
         podsNeedImds: { type: "boolean", default: false },
+        // No default: a pool without it follows the control plane. Supported releases and skew are cross-key rules.
+        kubernetesVersion: { type: "string", pattern: "^\\d+\\.\\d+\\.\\d+$" },
     },
 };
 
@@ -303,6 +310,46 @@ function checkCidr(problems: string[], key: string, value: string, minPrefix: nu
     return net;
 }
 
+/** "1.36.4" -> [1, 36, 4]; undefined unless it is major.minor.patch. */
+function parseVersion(version: string): [number, number, number] | undefined {
+    const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/**
+ * Why a kubelet at `poolVersion` may not join a control plane at `controlPlaneVersion`, or undefined if it
+ * may. The Kubernetes version skew policy (https://kubernetes.io/releases/version-skew-policy/, "kubelet"):
+ * kubelet must not be newer than kube-apiserver, and may be up to three minor versions older (kubelet < 1.25
+ * only two). kaws compares full versions, so a newer patch of the same minor is newer too (1.36.4 under
+ * 1.36.3). Phrased to follow the pool's value in a problem line.
+ */
+export function skewProblem(poolVersion: string, controlPlaneVersion: string): string | undefined {
+    const pool = parseVersion(poolVersion);
+    const cp = parseVersion(controlPlaneVersion);
+    if (!pool) return "is not a version like 1.36.4";
+    if (!cp) return `cannot be compared with kaws:kubernetesVersion ${show(controlPlaneVersion)}, which is not a version like 1.36.4`;
+    const order = pool[0] - cp[0] || pool[1] - cp[1] || pool[2] - cp[2];
+    if (order > 0) return `is newer than kaws:kubernetesVersion ${show(controlPlaneVersion)}`;
+    if (pool[0] !== cp[0]) return `is of another major version than kaws:kubernetesVersion ${show(controlPlaneVersion)}`;
+    const maxOlder = pool[0] === 1 && pool[1] < 25 ? 2 : 3;
+    const older = cp[1] - pool[1];
+    if (older > maxOlder) return `is ${older} minor versions older than kaws:kubernetesVersion ${show(controlPlaneVersion)}, more than the ${maxOlder} the Kubernetes version skew policy allows a kubelet`;
+    return undefined;
+}
+
+/** A pool's kubernetesVersion problem (skew first, then support), or undefined; controlPlaneVersion unset if it is itself invalid. */
+function poolVersionProblem(poolVersion: string, controlPlaneVersion: string | undefined): string | undefined {
+    const releases = Object.keys(supportedReleases);
+    if (controlPlaneVersion === undefined) {
+        return releases.includes(poolVersion) ? undefined : `${show(poolVersion)} is not a supported release; accepted: ${releases.join(" | ")}`;
+    }
+    const fits = releases.filter((r) => skewProblem(r, controlPlaneVersion) === undefined);
+    const accepted = `accepted: ${fits.join(" | ")} (supported, not newer than kaws:kubernetesVersion, at most 3 minors older), or unset to follow kaws:kubernetesVersion`;
+    const skew = skewProblem(poolVersion, controlPlaneVersion);
+    if (skew) return `${show(poolVersion)} ${skew}; ${accepted}`;
+    return releases.includes(poolVersion) ? undefined : `${show(poolVersion)} is not a supported release; ${accepted}`;
+}
+
 /**
  * Validates raw stack configuration (every key as the engine hands it over: the `kaws:` keys and
  * `aws:region` are read) and returns the typed ClusterConfig, or throws one ConfigError listing every problem.
@@ -401,6 +448,10 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblin
             else if (label === poolLabel && value !== pool.name) problems.push(`${at}: ${show(value)} is not the pool's name, which kaws sets it to; accepted: ${show(pool.name)} or no such label`);
             const valueProblem = labelValueProblem(value);
             if (valueProblem) problems.push(`${at}: ${show(value)} ${valueProblem}`);
+        }
+        if (pool.kubernetesVersion !== undefined) {
+            const versionProblem = poolVersionProblem(pool.kubernetesVersion, ok("kubernetesVersion") ? c.kubernetesVersion : undefined);
+            if (versionProblem) problems.push(`${key}.kubernetesVersion: ${versionProblem}`);
         }
         pool.taints.forEach((taint, t) => {
             const keyProblem = labelKeyProblem(taint.key);

@@ -70,13 +70,14 @@ export class WorkerPool extends pulumi.ComponentResource {
 
         const files: NodeFile[] = [
             { path: kubeletPaths.clientCa, mode: "0600", content: ctx.clusterCaCertPem },
-            ...kubeletNodeFiles(plan, ctx, { server: ctx.apiEndpoint, nodeLabels: args.pool.nodeLabels, taints: pool.taints }),
+            ...kubeletNodeFiles(plan, ctx, { server: ctx.apiEndpoint, nodeLabels: args.pool.nodeLabels, taints: pool.taints, pins: args.pool.pins }),
         ];
         const group = buildNodeGroup(this, `${name}-${role}`, plan, ctx, {
             role,
             iamRole: this.role,
             files,
-            userData: kubernetesNodeUserData(plan, role, noRoleSteps),
+            // The pool's own release (it may lag the control plane within the skew policy: plan/config.ts skewProblem).
+            userData: kubernetesNodeUserData(plan, role, noRoleSteps, args.pool.pins),
             instances: { types: pool.instanceTypes, securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: pool.rootVolumeSizeGiB, imdsHopLimit: pool.podsNeedImds ? 2 : 1 },
             scaling: {
                 args: {

@@ -6,6 +6,13 @@ import { evaluate, root } from "../harness";
 
 const dnsLabelRule = 'accepted: a DNS label (a-z, 0-9, "-", starting with a letter) of at most 24 characters';
 
+/** Two pools, the second at `kubernetesVersion` (the first follows the control plane). */
+const poolsWithVersion = (kubernetesVersion: string) => [
+    { name: "general", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2 },
+    { name: "canary", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2, kubernetesVersion },
+];
+const skewRule = "(supported, not newer than kaws:kubernetesVersion, at most 3 minors older), or unset to follow kaws:kubernetesVersion";
+
 /** [what, environment, overrides, every expected problem line] */
 const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
     ["cluster name with capitals and underscore", "dev", { clusterName: "Kaws_Dev" }, [`kaws:clusterName: "Kaws_Dev" is not allowed; ${dnsLabelRule}`]],
@@ -47,6 +54,33 @@ const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
     }, [
         `kaws:workerPools[0].taints[0].key: "dedicated team" is not a valid taint key; accepted: [prefix/]name, the name of at most 63 characters (letters, digits, '-', '_', '.'), the prefix a DNS subdomain`,
         `kaws:workerPools[0].taints[1].value: "-bad-" is not a valid taint value; accepted: at most 63 characters (letters, digits, '-', '_', '.'), starting and ending with a letter or digit, or empty`,
+    ]],
+    ["a worker pool newer than the control plane", "dev", { workerPools: poolsWithVersion("1.37.0") }, [
+        `kaws:workerPools[1].kubernetesVersion: "1.37.0" is newer than kaws:kubernetesVersion "1.36.4"; accepted: 1.36.4 | 1.35.9 ${skewRule}`,
+    ]],
+    ["a worker pool at a supported release newer than the control plane's", "dev", { kubernetesVersion: "1.35.9", workerPools: poolsWithVersion("1.36.4") }, [
+        `kaws:workerPools[1].kubernetesVersion: "1.36.4" is newer than kaws:kubernetesVersion "1.35.9"; accepted: 1.35.9 ${skewRule}`,
+    ]],
+    ["a worker pool at a newer patch of the control plane's minor", "dev", { workerPools: poolsWithVersion("1.36.5") }, [
+        `kaws:workerPools[1].kubernetesVersion: "1.36.5" is newer than kaws:kubernetesVersion "1.36.4"; accepted: 1.36.4 | 1.35.9 ${skewRule}`,
+    ]],
+    ["a worker pool at a newer two-digit patch (compared as numbers, not text)", "dev", { kubernetesVersion: "1.35.9", workerPools: poolsWithVersion("1.35.10") }, [
+        `kaws:workerPools[1].kubernetesVersion: "1.35.10" is newer than kaws:kubernetesVersion "1.35.9"; accepted: 1.35.9 ${skewRule}`,
+    ]],
+    // No supported release is more than three minors older than another, so this pool version is also
+    // unsupported: the skew problem is the one reported (plan/versionSkew.test.ts covers the rule itself).
+    ["a worker pool more than three minors older than the control plane", "dev", { workerPools: poolsWithVersion("1.32.7") }, [
+        `kaws:workerPools[1].kubernetesVersion: "1.32.7" is 4 minor versions older than kaws:kubernetesVersion "1.36.4", more than the 3 the Kubernetes version skew policy allows a kubelet; accepted: 1.36.4 | 1.35.9 ${skewRule}`,
+    ]],
+    ["a worker pool at an unsupported release within the skew", "dev", { workerPools: poolsWithVersion("1.35.1") }, [
+        `kaws:workerPools[1].kubernetesVersion: "1.35.1" is not a supported release; accepted: 1.36.4 | 1.35.9 ${skewRule}`,
+    ]],
+    ["a worker pool version that is not a version", "dev", { workerPools: poolsWithVersion("v1.35.9") }, [
+        'kaws:workerPools[1].kubernetesVersion: "v1.35.9" is malformed; accepted: values matching ^\\d+\\.\\d+\\.\\d+$',
+    ]],
+    ["an unsupported control plane with an unsupported worker pool version", "dev", { kubernetesVersion: "1.30.0", workerPools: poolsWithVersion("1.29.0") }, [
+        'kaws:kubernetesVersion: "1.30.0" is not allowed; accepted: 1.36.4 | 1.35.9',
+        'kaws:workerPools[1].kubernetesVersion: "1.29.0" is not a supported release; accepted: 1.36.4 | 1.35.9',
     ]],
     ["a misspelt namespace", "dev", { "kawz:etcdMembers": 3 }, ['kawz:etcdMembers: unknown namespace "kawz"; accepted: kaws:<key>, aws:<key>, pulumi:<key>']],
     ["a prod API open to the internet in two halves", "prod", { apiAccess: "internet-facing", apiAllowedCidrs: ["0.0.0.0/1", "128.0.0.0/1"] }, [

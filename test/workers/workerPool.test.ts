@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { parse } from "yaml";
 import { Evaluation, RecordedResource } from "../../automation/offline/engine";
+import { maskGenerated } from "../../automation/offline/renderDiff";
 import { loadStackConfig } from "../../automation/stackConfig";
+import { nodeFilesOf } from "../../automation/offline/render";
 import { evaluate, ofType, roleFiles, root } from "../harness";
 
 const program = "test/fixtures/workerPoolProgram.ts";
@@ -113,5 +115,51 @@ describe("WorkerPool", function () {
             const actions = statements.flatMap((s) => s.Action);
             expect(actions.filter((a) => !/^(s3:(GetObject|ListBucket)|kms:Decrypt|ecr:)/.test(a)), policy.name).to.deep.equal([]);
         }
+    });
+});
+
+describe("a worker pool lagging the control plane (kubernetesVersion 1.35.9 under 1.36.4)", function () {
+    this.timeout(120_000);
+    let baseline: Evaluation;
+    let lagging: Evaluation;
+    before(async () => {
+        const pools = poolsOf("prod").map((pool) => (pool.name === "system" ? { ...pool, kubernetesVersion: "1.35.9" } : pool));
+        baseline = await evaluate("prod");
+        lagging = await evaluate("prod", { workerPools: pools });
+    });
+
+    it("the pool's nodes install kubelet, kubectl and cri-tools 1.35.9 and use the 1.35 pause image", () => {
+        const userData = nodeFile(lagging, "worker-system", "/user-data");
+        expect(userData).to.include("kaws node boot (worker-system): Kubernetes 1.35.9,");
+        expect(userData).to.match(/^\s*KAWS_KUBERNETES_VERSION=1\.35\.9$/m);
+        expect(userData).to.match(/^\s*KAWS_CRI_TOOLS_VERSION=1\.35\.0$/m);
+        expect(userData, "the boot installs the packages of that version").to.include('"kubelet-$KAWS_KUBERNETES_VERSION" "kubectl-$KAWS_KUBERNETES_VERSION" "cri-tools-$KAWS_CRI_TOOLS_VERSION"');
+        expect(nodeFile(lagging, "worker-system", "/etc/containerd/config.toml")).to.include("sandbox = 'registry.k8s.io/pause:3.10.1'");
+    });
+
+    it("the control plane and the pool without a version stay at 1.36.4 with the 1.36 pause image", () => {
+        for (const role of ["controlplane", "worker-general"]) {
+            const userData = nodeFile(lagging, role, "/user-data");
+            expect(userData, role).to.match(/^\s*KAWS_KUBERNETES_VERSION=1\.36\.4$/m);
+            expect(userData, role).to.match(/^\s*KAWS_CRI_TOOLS_VERSION=1\.36\.0$/m);
+            expect(nodeFile(lagging, role, "/etc/containerd/config.toml"), role).to.include("sandbox = 'registry.k8s.io/pause:3.10.2'");
+        }
+        expect(nodeFile(lagging, "controlplane", "/etc/kubernetes/manifests/kube-apiserver.yaml")).to.include("registry.k8s.io/kube-apiserver:v1.36.4");
+    });
+
+    it("nothing else changes: every other file of every role is the same as without the pool's version", () => {
+        const files = (ev: Evaluation) => new Map(nodeFilesOf(ev).map((f) => [f.path, maskGenerated(f.content)]));
+        const before = files(baseline);
+        const after = files(lagging);
+        expect([...after.keys()].sort()).to.deep.equal([...before.keys()].sort());
+        const changed = [...after.keys()].filter((p) => after.get(p) !== before.get(p)).sort();
+        expect(changed).to.deep.equal(["worker-system/etc/containerd/config.toml", "worker-system/user-data"]);
+        // Within the user data, only the version lines.
+        const diff = (a: string, b: string) => a.split("\n").filter((line, i) => line !== b.split("\n")[i]).map((l) => l.trim());
+        expect(diff(after.get("worker-system/user-data")!, before.get("worker-system/user-data")!)).to.deep.equal([
+            "# kaws node boot (worker-system): Kubernetes 1.35.9, AL2023 2023.12.20261028.0.",
+            "KAWS_KUBERNETES_VERSION=1.35.9",
+            "KAWS_CRI_TOOLS_VERSION=1.35.0",
+        ]);
     });
 });
