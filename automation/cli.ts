@@ -19,6 +19,7 @@ import {
 } from "./validate";
 import { planCluster } from "../plan/cluster";
 import type { JanitorResult, Leftover } from "./janitor";
+import { DisruptionError } from "./disruptionGuard";
 
 /** Exit codes (README "Exit codes"). */
 export const exitCodes = {
@@ -36,6 +37,8 @@ export const exitCodes = {
     leftovers: 5,
     /** validate (and up, which runs it last): the cluster is not ready (the table says why). */
     clusterNotReady: 6,
+    /** up: the plan would lose etcd quorum, the assets bucket, the cluster key or all control-plane capacity (listed); nothing was applied. */
+    disruptive: 7,
     /** Interrupted (Ctrl-C); the running operation was cancelled cleanly. */
     cancelled: 130,
 } as const;
@@ -188,14 +191,20 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         });
 
     program.command("up")
-        .description("Preflight (credentials, zones) → infra stack up → wait for the API's /readyz (checked against the cluster CA) → add-ons stack up")
+        .description("Preflight (credentials, zones) → the disruption guard (refuses losing etcd quorum, the bucket, the key or all control-plane capacity) → infra stack up → wait for the API's /readyz (checked against the cluster CA) → add-ons stack up")
         .argument("<env>", envArgument)
         .option("--skip-preflight", "do not check AWS credentials and zones first")
-        .action(async (env: string, opts: { skipPreflight?: boolean }, command: Command) => {
+        .option("--allow-disruption <cluster-name>", "apply a plan that would lose etcd quorum, the assets bucket, the cluster key or all control-plane capacity; confirm by typing the cluster name")
+        .action(async (env: string, opts: { skipPreflight?: boolean; allowDisruption?: string }, command: Command) => {
             environment(command, env);
+            const plan = planOf(env);
+            if (opts.allowDisruption !== undefined && opts.allowDisruption !== plan.clusterName) {
+                throw new UsageError(`--allow-disruption "${opts.allowDisruption}": is not this environment's cluster name; accepted: ${plan.clusterName}`, command);
+            }
             const d = driver(env);
             if (!opts.skipPreflight) await preflightOf(env, d.signal);
-            await up(env, d);
+            const cluster = { clusterName: plan.clusterName, etcdMembers: plan.etcd.members.map((m) => m.name) };
+            await up(env, { ...d, guard: { cluster, allowDisruption: opts.allowDisruption !== undefined } });
         });
 
     program.command("validate")
@@ -286,6 +295,7 @@ export function exitCodeFor(err: unknown): number {
     if (cause instanceof StackLockedError) return exitCodes.locked;
     if (cause instanceof ApiNotReadyError) return exitCodes.apiNotReady;
     if (cause instanceof LeftoversError) return exitCodes.leftovers;
+    if (cause instanceof DisruptionError) return exitCodes.disruptive;
     if (cause instanceof CancelledError) return exitCodes.cancelled;
     return exitCodes.failed;
 }

@@ -2,6 +2,7 @@ import { parseAddonSecrets, parseAddonSettings } from "../addons/settings";
 import { ClusterNotReadyError, ValidationResult, formatValidation } from "./validate";
 import * as fs from "fs";
 import { CancelledError } from "./wait";
+import { DisruptionError, PlannedStep, StatefulResources, disruptionsOf } from "./disruptionGuard";
 
 /** A stack output as the Automation API returns it (secrets in plaintext, flagged). */
 export interface StackOutput {
@@ -16,6 +17,8 @@ export interface OperationOptions {
     /** Streamed engine output. */
     readonly onOutput: (text: string) => void;
     readonly signal: AbortSignal;
+    /** Receives each step a preview plans (wired by `up`'s disruption guard). */
+    readonly onStep?: (step: PlannedStep) => void;
 }
 
 export interface DestroyOptions extends OperationOptions {
@@ -127,6 +130,8 @@ export interface DriverDeps {
     readonly preflight?: PreflightCheck;
     /** What `up` runs last: validates the cluster from the infra outputs (bounded, with progress); absent: none. */
     readonly validate?: (outputs: StackOutputs, signal: AbortSignal, onProgress: (line: string) => void) => Promise<ValidationResult>;
+    /** `up` previews the infra stack first and refuses a plan that would lose quorum or state (automation/disruptionGuard.ts); absent: no guard. */
+    readonly guard?: { readonly cluster: StatefulResources; readonly allowDisruption: boolean };
 }
 
 /** What preflight found: one line per problem (what is wrong, what to do), notes, and the facts. */
@@ -369,6 +374,20 @@ export async function up(env: string, deps: DriverDeps): Promise<void> {
     await runStages(run, async () => {
         const infra = await deps.stacks.infra(env);
         run.redactor.addOutputs(await infra.outputs());
+        const guard = deps.guard;
+        if (guard) {
+            await run.stage(`disruption guard (${infra.name} preview)`, async () => {
+                const steps: PlannedStep[] = [];
+                const changes = await infra.preview({ ...run.operation, onStep: (step) => steps.push(step) });
+                const problems = disruptionsOf(steps, guard.cluster);
+                for (const problem of problems) run.err(`kaws: ${guard.allowDisruption ? "allowed by --allow-disruption: " : "refused: "}${problem}\n`);
+                if (problems.length > 0 && !guard.allowDisruption) throw new DisruptionError(problems, guard.cluster.clusterName);
+                return { value: undefined, detail: `${formatChanges(changes)}; ${problems.length ? `${problems.length} disruption(s) allowed` : "no disruption"}` };
+            }).catch((err) => {
+                for (const stage of ["infra up", "wait for API", "add-ons up"]) run.skip(stage, "the disruption guard stopped the run");
+                throw err;
+            });
+        }
         let outputs: StackOutputs = {};
         try {
             outputs = await run.stage(`infra up (${infra.name})`, async () => {

@@ -21,7 +21,14 @@ export function handleFor(stack: auto.Stack, project: string): StackHandle {
     const workspace = stack.workspace as auto.LocalWorkspace;
     return {
         name,
-        preview: (o) => locked(name, async () => counts((await stack.preview({ onOutput: o.onOutput, signal: o.signal, color: "auto" })).changeSummary)),
+        preview: (o) => locked(name, async () => {
+            const onStep = o.onStep;
+            const onEvent = onStep && ((event: auto.EngineEvent) => {
+                const step = event.resourcePreEvent?.metadata;
+                if (step) onStep({ op: step.op, urn: step.urn, type: step.type });
+            });
+            return counts((await stack.preview({ onOutput: o.onOutput, onEvent, signal: o.signal, color: "auto" })).changeSummary);
+        }),
         up: (o) => locked(name, async () => {
             const result = await stack.up({ onOutput: o.onOutput, signal: o.signal, color: "auto" });
             return { changes: counts(result.summary.resourceChanges), outputs: result.outputs as StackOutputs };

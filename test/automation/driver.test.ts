@@ -11,7 +11,8 @@ import {
     Redactor, addonsConfigFrom,
 } from "../../automation/driver";
 import { ApiNotReadyError } from "../../automation/wait";
-import { root } from "../harness";
+import { PlannedStep } from "../../automation/disruptionGuard";
+import { evaluate, root } from "../harness";
 
 const secrets = {
     weavePassword: "fake-weave-SECRET-0123456789abcdef",
@@ -56,6 +57,7 @@ class FakeStack implements StackHandle {
         private outputsNow: StackOutputs,
         private readonly upOutputs: StackOutputs,
         private readonly failures: Partial<Record<Op, Error | "hang">> = {},
+        private readonly plannedSteps: readonly PlannedStep[] = [],
     ) {}
 
     private async run(op: Op, o: OperationOptions): Promise<ChangeCounts> {
@@ -69,7 +71,11 @@ class FakeStack implements StackHandle {
         return op === "destroy" ? { delete: 40 } : { create: 40, same: 2 };
     }
 
-    async preview(o: OperationOptions) { this.log.push(`${this.name}.preview`); return this.run("preview", o); }
+    async preview(o: OperationOptions) {
+        this.log.push(`${this.name}.preview`);
+        for (const step of this.plannedSteps) o.onStep?.(step);
+        return this.run("preview", o);
+    }
     async up(o: OperationOptions) {
         this.log.push(`${this.name}.up`);
         const changes = await this.run("up", o);
@@ -93,6 +99,8 @@ interface Scenario {
     abortAfterMs?: number;
     preflightProblems?: string[];
     janitorFails?: boolean;
+    /** What the infra preview plans, step by step (nothing but "same" unless said). */
+    infraSteps?: PlannedStep[];
     /** What the fake validation answers (ready unless said). */
     validation?: ValidationResult;
 }
@@ -102,7 +110,7 @@ interface Result { code: number; stdout: string; stderr: string; log: string[]; 
 async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
     const log: string[] = [];
     const waits: ApiWaitRequest[] = [];
-    const infra = new FakeStack("kaws/dev", log, scenario.infraOutputsBefore ?? infraOutputs, infraOutputs, scenario.infraFailures);
+    const infra = new FakeStack("kaws/dev", log, scenario.infraOutputsBefore ?? infraOutputs, infraOutputs, scenario.infraFailures, scenario.infraSteps);
     const addons = new FakeStack("kaws-addons/dev", log, {}, { installedAddons: { value: ["weave-net"], secret: false } }, scenario.addonsFailures);
     const controller = new AbortController();
     if (scenario.abortAfterMs !== undefined) setTimeout(() => controller.abort(), scenario.abortAfterMs);
@@ -157,7 +165,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: preflight, infra up, wait for /readyz with our CA, then add-ons up fed by infra outputs; summary table", async () => {
         const r = await kaws(["up", "dev"]);
         expect(r.code).to.equal(exitCodes.ok);
-        expect(r.log).to.deep.equal(["preflight dev", "open infra dev", "kaws/dev.outputs", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up",
+        expect(r.log).to.deep.equal(["preflight dev", "open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up",
             "validate https://api.kaws-test.example:6443 pools=general:1 workloads=11 wait=600000"]);
         expect(r.waits[0]).to.include({ endpoint: "https://api.kaws-test.example:6443", caPem: fakeCa, clientCertPem: "CLIENT-CERT" });
         expect(r.addons.config["kaws-addons:addonSecrets"].secret).to.equal(true);
@@ -169,7 +177,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         expect(r.stdout).to.match(/-- infra up \(kaws\/dev\): create 40, same 2 \(\d+\.\d s\)/);
         expect(r.stdout).to.contain("not ready yet (attempt 1, 10 s): ECONNREFUSED");
         expect(r.stdout, "the endpoint is not a secret").to.contain("waiting for https://api.kaws-test.example:6443/readyz");
-        expect(r.stdout).to.match(/summary ==\nstage\s+result\s+time\s+details\ninfra up.*ok.*create 40, same 2\nwait for API.*ok.*ready after 2 attempt\(s\)\nadd-ons up.*ok/);
+        expect(r.stdout).to.match(/summary ==\nstage\s+result\s+time\s+details\ndisruption guard.*ok.*no disruption\ninfra up.*ok.*create 40, same 2\nwait for API.*ok.*ready after 2 attempt\(s\)\nadd-ons up.*ok/);
         expectNoSecrets(r);
         expect(r.stdout).to.contain("leaking [secret] by accident");
     });
@@ -177,7 +185,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: a failed infra stage stops the run; add-ons are skipped; exit 1", async () => {
         const r = await kaws(["up", "dev", "--skip-preflight"], { infraFailures: { up: new Error("error: creating EC2 instance: UnauthorizedOperation") } });
         expect(r.code).to.equal(exitCodes.failed);
-        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.up"]);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.up"]);
         expect(r.stderr).to.contain("FAILED: error: creating EC2 instance: UnauthorizedOperation");
         expect(r.stdout).to.match(/add-ons up\s+skipped/);
         expect(r.stderr).to.contain("kaws: stopped: infra up (kaws/dev) failed");
@@ -200,9 +208,47 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: Ctrl-C cancels the running operation through its AbortSignal and nothing after it runs; exit 130", async () => {
         const r = await kaws(["up", "dev", "--skip-preflight"], { infraFailures: { up: "hang" }, abortAfterMs: 50 });
         expect(r.code).to.equal(exitCodes.cancelled);
-        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.up"]);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.up"]);
         expect(r.stdout).to.match(/infra up \(kaws\/dev\)\s+cancelled/);
         expect(r.stderr).to.contain("was cancelled");
+    });
+
+    describe("up: the disruption guard, over steps of the evaluated dev stack", () => {
+        let steps: (ops: Record<string, string>) => PlannedStep[];
+        before(async function () {
+            this.timeout(60_000);
+            const evaluation = await evaluate("dev");
+            steps = (ops) => evaluation.resources.map((r) => ({ op: ops[r.name] ?? "same", urn: r.urn, type: r.type }));
+        });
+
+        it("refuses replacing the only etcd member's volume before anything is applied; exit 7, one line saying how to override", async () => {
+            const r = await kaws(["up", "dev", "--skip-preflight"], { infraSteps: steps({ "kaws-dev-etcd-0-data": "replace" }) });
+            expect(r.code).to.equal(exitCodes.disruptive);
+            expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview"]);
+            const refused = r.stderr.split("\n").filter((l) => l.startsWith("kaws: refused: "));
+            expect(refused).to.have.length(1);
+            expect(refused[0]).to.include("1 of 1 etcd members").and.include("kaws-dev-etcd-0-data").and.include("one member at a time");
+            expect(r.stderr).to.match(/disruption guard \(kaws\/dev preview\): FAILED: .*nothing was applied; to apply it anyway: --allow-disruption kaws-dev/);
+            expect(r.stdout).to.match(/infra up\s+skipped/).and.match(/add-ons up\s+skipped/);
+            expectNoSecrets(r);
+        });
+
+        it("applies it with --allow-disruption <cluster name>, warning; refuses any other name, exit 2, before opening a stack", async () => {
+            const allowed = await kaws(["up", "dev", "--skip-preflight", "--allow-disruption", "kaws-dev"], { infraSteps: steps({ "kaws-dev-assets": "delete" }) });
+            expect(allowed.code).to.equal(exitCodes.ok);
+            expect(allowed.log).to.include("kaws/dev.up");
+            expect(allowed.stderr).to.match(/allowed by --allow-disruption: delete kaws-dev-assets: the assets bucket/);
+            const wrong = await kaws(["up", "dev", "--skip-preflight", "--allow-disruption", "kaws-prod"], { infraSteps: steps({ "kaws-dev-assets": "delete" }) });
+            expect(wrong.code).to.equal(exitCodes.usage);
+            expect(wrong.log).to.deep.equal([]);
+            expect(wrong.stderr).to.match(/^kaws: --allow-disruption "kaws-prod": is not this environment's cluster name; accepted: kaws-dev$/m);
+        });
+
+        it("lets a worker group's replacement through", async () => {
+            const r = await kaws(["up", "dev", "--skip-preflight"], { infraSteps: steps({ "kaws-dev-general-worker-general": "replace" }) });
+            expect(r.code).to.equal(exitCodes.ok);
+            expect(r.stdout).to.match(/disruption guard.*ok.*no disruption/);
+        });
     });
 
     it("preview: infra then add-ons with one summary; add-ons skipped while the infra stack has no outputs", async () => {
