@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -12,6 +12,7 @@ import { PreflightError, runPreflight } from "../../automation/driver";
 import { quietly } from "../../automation/awsErrors";
 import { exitCodeFor, exitCodes } from "../../automation/cli";
 import { root } from "../harness";
+import { Moto, MotoStub, fakeKeys, freePort, json, startMoto, xml } from "../moto";
 
 // Everything runs against one moto_server on loopback for the whole file (state reset between tests through
 // /moto-api/reset). In front of it sits a tiny HTTP stub, also on loopback, that forwards to moto except for what
@@ -22,47 +23,17 @@ import { root } from "../harness";
 //   - throttling (the first N requests answered 400 Throttling/RequestLimitExceeded/TooManyRequestsException);
 //   - access denied (403 UnauthorizedOperation for one EC2 action), which moto does not enforce by default.
 
-const fakeKeys = { AWS_ACCESS_KEY_ID: "AKIAKAWSFAKEKEY00001", AWS_SECRET_ACCESS_KEY: "kawsFakeSecretDoNotPrint0001", AWS_SESSION_TOKEN: "kawsFakeSessionDoNotPrint0001" };
 const region = "eu-west-1";
 /** Set by the warning tests below; the moto tests start them early so they run alongside. */
 let startWarningChecks: (() => unknown) | undefined;
 
-function hasMoto(): boolean {
-    try { execFileSync("moto_server", ["--help"], { stdio: "ignore", timeout: 10_000 }); return true; } catch { return false; }
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        }).on("error", reject);
-    });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        const open = await new Promise<boolean>((resolve) => {
-            const socket = net.connect(port, "127.0.0.1", () => { socket.end(); resolve(true); }).on("error", () => resolve(false));
-        });
-        if (open) return;
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`moto_server did not listen on ${port} within ${timeoutMs} ms`);
-}
-
 /** The stub in front of moto; tests set its knobs, `reset()` puts them back. */
-class Stub {
+class Stub extends MotoStub {
     quotas: Record<string, number> = {};
     throttle = 0;
     throttled = 0;
     garbage = false;
     deny?: string;
-    private server?: http.Server;
-    url = "";
-
-    constructor(private readonly moto: string) {}
 
     reset(): void {
         this.quotas = { "L-1216C47A": 256, "L-34B43A08": 256 };
@@ -72,29 +43,14 @@ class Stub {
         this.deny = undefined;
     }
 
-    async start(): Promise<void> {
-        this.reset();
-        this.server = http.createServer((req, res) => {
-            const chunks: Buffer[] = [];
-            req.on("data", (c) => chunks.push(c));
-            req.on("end", () => this.answer(req, Buffer.concat(chunks), res));
-        });
-        await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-        this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-    }
-
-    stop(): void {
-        this.server?.close();
-    }
-
-    private answer(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+    protected answer(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): boolean {
         const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? "";
         const target = String(req.headers["x-amz-target"] ?? "");
         const text = body.toString("utf8");
         if (this.garbage) {
             res.writeHead(200, { "content-type": "text/plain" });
             res.end("this is not an AWS answer");
-            return;
+            return true;
         }
         if (this.throttled < this.throttle) {
             this.throttled++;
@@ -111,22 +67,8 @@ class Stub {
                 return json(res, 200, { Quota: { ServiceCode: "ec2", QuotaCode: input.QuotaCode, QuotaName: "stub", Value: this.quotas[input.QuotaCode], Unit: "None" } });
             }
         }
-        const forward = http.request(`${this.moto}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-            res.writeHead(answer.statusCode ?? 500, answer.headers);
-            answer.pipe(res);
-        });
-        forward.on("error", () => { res.writeHead(502); res.end(); });
-        forward.end(body);
+        return false;
     }
-}
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
-    res.end(JSON.stringify(body));
-}
-function xml(res: http.ServerResponse, status: number, body: string): void {
-    res.writeHead(status, { "content-type": "text/xml" });
-    res.end(body);
 }
 
 /** Each problem: one line, no stack trace, no secret; and nothing secret anywhere in the result. */
@@ -157,8 +99,7 @@ const baseStack = {
 
 describe("aws (preflight and post-destroy sweep, against moto_server)", function () {
     this.timeout(20000);
-    const saved = { ...process.env };
-    let moto: ChildProcess | undefined;
+    let moto: Moto | undefined;
     let motoUrl: string;
     let stub: Stub;
     let work: string;
@@ -177,27 +118,14 @@ describe("aws (preflight and post-destroy sweep, against moto_server)", function
 
     before(async function () {
         startWarningChecks?.();
-        if (!hasMoto()) {
-            if (process.env.CI === "true") throw new Error("moto_server is required in CI");
-            console.log("    skipped: moto_server is not on PATH");
-            this.skip();
-        }
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-aws-test-"));
+        moto = await startMoto(this);
+        motoUrl = moto.url;
+        work = moto.work;
         fakePulumi = path.join(work, "pulumi");
         fs.writeFileSync(fakePulumi, "#!/bin/sh\ncase \"$1\" in\n  version) echo v3.270.0 ;;\n  whoami) echo kaws-tester ;;\n  *) echo 'error: no stack named test found' >&2; exit 255 ;;\nesac\n", { mode: 0o755 });
-        const port = await freePort();
-        moto = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-        motoUrl = `http://127.0.0.1:${port}`;
         stub = new Stub(motoUrl);
-        await Promise.all([waitForPort(port, 15000), stub.start()]);
-        // No shared config or credentials file of this machine, no instance metadata: only what each test sets.
-        Object.assign(process.env, fakeKeys, {
-            AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: path.join(work, "no-config"), AWS_SHARED_CREDENTIALS_FILE: path.join(work, "no-credentials"),
-            AWS_ENDPOINT_URL: stub.url,
-        });
-        delete process.env.AWS_PROFILE;
-        delete process.env.AWS_REGION;
-        delete process.env.AWS_DEFAULT_REGION;
+        await stub.start();
+        process.env.AWS_ENDPOINT_URL = stub.url;
     });
 
     const baseEnv = () => ({ ...process.env });
@@ -205,17 +133,15 @@ describe("aws (preflight and post-destroy sweep, against moto_server)", function
     beforeEach(async () => {
         testEnv = baseEnv();
         stub.reset();
-        await fetch(`${motoUrl}/moto-api/reset`, { method: "POST" });
+        await moto!.reset();
     });
     afterEach(() => {
         process.env = testEnv;
     });
 
     after(() => {
-        moto?.kill("SIGTERM");
         stub?.stop();
-        process.env = saved;
-        if (work) fs.rmSync(work, { recursive: true, force: true });
+        moto?.stop();
     });
 
     it("lists exactly the resources tagged for this cluster", async () => {

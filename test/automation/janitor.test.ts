@@ -1,10 +1,5 @@
 import { expect } from "chai";
-import { ChildProcess, execFileSync, spawn } from "child_process";
-import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
 import {
     AttachNetworkInterfaceCommand, AttachVolumeCommand, CreateNetworkInterfaceCommand, CreateSecurityGroupCommand, CreateSnapshotCommand,
     CreateSubnetCommand, CreateVolumeCommand, CreateVpcCommand, DescribeImagesCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand,
@@ -18,6 +13,7 @@ import { AwsCallError, quietly } from "../../automation/awsErrors";
 import { DriverDeps, LeftoversError, StackHandle, StageFailedError, destroy } from "../../automation/driver";
 import { JanitorOptions, LeftoverKind, awsLeftoverJanitor, describeLeftover, janitor } from "../../automation/janitor";
 import { CancelledError } from "../../automation/wait";
+import { Moto, MotoStub, fakeKeys, startMoto, xml } from "../moto";
 
 // One moto_server (moto 5.2) on loopback for the whole file, reset between tests through /moto-api/reset, fake
 // credentials, no shared config files; the approach of aws.test.ts. moto serves everything the janitor calls:
@@ -31,45 +27,15 @@ import { CancelledError } from "../../automation/wait";
 //   - one action the test denies (403 AccessDenied), to see the translator's line.
 // It also records the Action of every request, so a test can check the order of the deletes AWS received.
 
-const fakeKeys = { AWS_ACCESS_KEY_ID: "AKIAKAWSFAKEKEY00002", AWS_SECRET_ACCESS_KEY: "kawsFakeSecretDoNotPrint0002", AWS_SESSION_TOKEN: "kawsFakeSessionDoNotPrint0002" };
 const region = "eu-west-1";
 const cluster = "kaws-test";
 const other = "kaws-other";
 
-function hasMoto(): boolean {
-    try { execFileSync("moto_server", ["--help"], { stdio: "ignore", timeout: 10_000 }); return true; } catch { return false; }
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        }).on("error", reject);
-    });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        const open = await new Promise<boolean>((resolve) => {
-            const socket = net.connect(port, "127.0.0.1", () => { socket.end(); resolve(true); }).on("error", () => resolve(false));
-        });
-        if (open) return;
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`moto_server did not listen on ${port} within ${timeoutMs} ms`);
-}
-
-class Stub {
+class Stub extends MotoStub {
     /** Security group id -> how many more DeleteSecurityGroup calls answer DependencyViolation (Infinity: always). */
     busy = new Map<string, number>();
     deny?: string;
     actions: string[] = [];
-    private server?: http.Server;
-    url = "";
-
-    constructor(private readonly moto: string) {}
 
     reset(): void {
         this.busy.clear();
@@ -77,40 +43,20 @@ class Stub {
         this.actions = [];
     }
 
-    async start(): Promise<void> {
-        this.server = http.createServer((req, res) => {
-            const chunks: Buffer[] = [];
-            req.on("data", (c) => chunks.push(c));
-            req.on("end", () => this.answer(req, Buffer.concat(chunks), res));
-        });
-        await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-        this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-    }
-
-    stop(): void {
-        this.server?.close();
-    }
-
-    private answer(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+    protected answer(_req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): boolean {
         const form = new URLSearchParams(body.toString("utf8"));
         const action = form.get("Action") ?? "";
         this.actions.push(action);
-        const xml = (status: number, text: string) => { res.writeHead(status, { "content-type": "text/xml" }); res.end(text); };
         if (this.deny && action === this.deny) {
-            return xml(403, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/kaws-tester is not authorized to perform: elasticloadbalancing:${action}</Message></Error><RequestId>stub</RequestId></ErrorResponse>`);
+            return xml(res, 403, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/kaws-tester is not authorized to perform: elasticloadbalancing:${action}</Message></Error><RequestId>stub</RequestId></ErrorResponse>`);
         }
         const group = form.get("GroupId") ?? "";
         const left = this.busy.get(group) ?? 0;
         if (action === "DeleteSecurityGroup" && left > 0) {
             this.busy.set(group, left - 1);
-            return xml(400, `<Response><Errors><Error><Code>DependencyViolation</Code><Message>resource ${group} has a dependent object</Message></Error></Errors><RequestID>stub</RequestID></Response>`);
+            return xml(res, 400, `<Response><Errors><Error><Code>DependencyViolation</Code><Message>resource ${group} has a dependent object</Message></Error></Errors><RequestID>stub</RequestID></Response>`);
         }
-        const forward = http.request(`${this.moto}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-            res.writeHead(answer.statusCode ?? 500, answer.headers);
-            answer.pipe(res);
-        });
-        forward.on("error", () => { res.writeHead(502); res.end(); });
-        forward.end(body);
+        return false;
     }
 }
 
@@ -123,11 +69,9 @@ interface Made { [what: string]: string }
 
 describe("janitor (controller leftovers, against moto_server)", function () {
     this.timeout(20000);
-    const saved = { ...process.env };
-    let moto: ChildProcess | undefined;
+    let moto: Moto | undefined;
     let motoUrl: string;
     let stub: Stub;
-    let work: string;
     let ec2: EC2Client;
     let elb: ElasticLoadBalancingClient;
     let elbv2: ElasticLoadBalancingV2Client;
@@ -135,22 +79,10 @@ describe("janitor (controller leftovers, against moto_server)", function () {
     let subnetIds: string[];
 
     before(async function () {
-        if (!hasMoto()) {
-            if (process.env.CI === "true") throw new Error("moto_server is required in CI");
-            console.log("    skipped: moto_server is not on PATH");
-            this.skip();
-        }
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-janitor-test-"));
-        const port = await freePort();
-        moto = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-        motoUrl = `http://127.0.0.1:${port}`;
+        moto = await startMoto(this);
+        motoUrl = moto.url;
         stub = new Stub(motoUrl);
-        await Promise.all([waitForPort(port, 15000), stub.start()]);
-        Object.assign(process.env, fakeKeys, {
-            AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: path.join(work, "no-config"), AWS_SHARED_CREDENTIALS_FILE: path.join(work, "no-credentials"),
-        });
-        delete process.env.AWS_PROFILE;
-        delete process.env.AWS_ENDPOINT_URL;
+        await stub.start();
         const config = { region, endpoint: motoUrl };
         ec2 = quietly(() => new EC2Client(config));
         elb = quietly(() => new ElasticLoadBalancingClient(config));
@@ -159,7 +91,7 @@ describe("janitor (controller leftovers, against moto_server)", function () {
 
     beforeEach(async () => {
         stub?.reset();
-        await fetch(`${motoUrl}/moto-api/reset`, { method: "POST" });
+        await moto!.reset();
         // kaws' own VPC and subnets (the provider's default tags), plus a subnet someone shares with this cluster.
         const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: "10.0.0.0/16", TagSpecifications: [{ ResourceType: "vpc", Tags: tags(kawsTags) }] }));
         vpcId = vpc.Vpc!.VpcId!;
@@ -174,10 +106,8 @@ describe("janitor (controller leftovers, against moto_server)", function () {
         ec2?.destroy();
         elb?.destroy();
         elbv2?.destroy();
-        moto?.kill("SIGTERM");
         stub?.stop();
-        process.env = saved;
-        if (work) fs.rmSync(work, { recursive: true, force: true });
+        moto?.stop();
     });
 
     const options = (extra: JanitorOptions = {}): JanitorOptions => ({ endpoint: stub.url, timeoutMs: 5000, maxAttempts: 1, pollMs: 20, waitTimeoutMs: 2000, dependencyRetryDelayMs: 10, ...extra });
