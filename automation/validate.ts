@@ -4,7 +4,7 @@ import type { KubeObject } from "../addons/objects";
 import { ClusterPlan, nodeLabels } from "../plan/cluster";
 import { renderAddons } from "../addons";
 import { parseAddonSettings } from "../addons/settings";
-import { CancelledError } from "./wait";
+import { CancelledError, sleep } from "./wait";
 
 /**
  * `kaws validate`: is the cluster really up? Asks the API server (TLS verified against the cluster CA
@@ -455,18 +455,6 @@ export interface ValidateUntilOptions {
     /** Bound of every single request (default 10 s, never past the remaining time). */
     readonly requestTimeoutMs?: number;
     readonly now?: () => Date;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-        const timer = setTimeout(done, ms);
-        function done() {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", done);
-            resolve();
-        }
-        signal?.addEventListener("abort", done, { once: true });
-    });
 }
 
 /**

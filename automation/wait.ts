@@ -49,7 +49,8 @@ function probe(options: ApiReadyOptions, url: URL, timeoutMs: number): Promise<s
     });
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
         const timer = setTimeout(done, ms);
         function done() {

@@ -1,4 +1,5 @@
 import * as YAML from "yaml";
+import { exampleAddonSettings } from "../fixtures/addonContract";
 import { expect } from "chai";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
 import { awsNodeNameRegex, bootstrapGroup } from "../../addons/bootstrap";
@@ -6,21 +7,7 @@ import { clusterDnsIp } from "../../plan/cluster";
 import { pinsFor } from "../../plan/versions";
 import { validateKubernetesObject } from "../k8sSchema";
 
-const settings: AddonSettings = {
-    clusterName: "kaws-test",
-    region: "eu-west-1",
-    kubernetesVersion: "1.36.4",
-    podCidr: "10.32.0.0/12",
-    serviceCidr: "10.100.0.0/16",
-    clusterDomain: "cluster.example",
-    vpcCidr: "10.0.0.0/16",
-    apiEndpoint: "https://api.kaws-test.example:6443",
-    kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-123456789abc",
-    bootstrapTokenId: "abcdef",
-    bootstrapTokenSecret: "fake-token-secret-0123456789",
-    weavePassword: "fake-weave-password-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
-};
+const settings = exampleAddonSettings;
 
 const all = (s: AddonSettings = settings): KubeObject[] => renderAddons(s).flatMap((addon) => addon.objects);
 const find = (objects: KubeObject[], kind: string, name: string): any => {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
+import { exampleAddonSettings } from "../fixtures/addonContract";
 import * as net from "net";
-import { AddonSettings, renderAddons } from "../../addons";
+import { renderAddons } from "../../addons";
 import {
     DurationError, ExpectedWorkload, ValidationRequest, ValidationResult, credentialsFromKubeconfig, expectedWorkloads,
     formatValidation, notReadySummary, parseDuration, validateCluster, validateUntil,
@@ -8,21 +9,7 @@ import {
 import { CancelledError } from "../../automation/wait";
 import { ClusterPki, FakeAnswer, FakeApi, makeClusterPki, startFakeApi } from "../fakeApi";
 
-const settings: AddonSettings = {
-    clusterName: "kaws-test",
-    region: "eu-west-1",
-    kubernetesVersion: "1.36.4",
-    podCidr: "10.32.0.0/12",
-    serviceCidr: "10.100.0.0/16",
-    clusterDomain: "cluster.example",
-    vpcCidr: "10.0.0.0/16",
-    apiEndpoint: "https://api.kaws-test.example:6443",
-    kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-123456789abc",
-    bootstrapTokenId: "abcdef",
-    bootstrapTokenSecret: "fake-token-secret-0123456789",
-    weavePassword: "fake-weave-password-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
-};
+const settings = exampleAddonSettings;
 
 const now = new Date("2026-03-01T00:00:00Z");
 const inDays = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString().replace(/\.000Z$/, "Z");
