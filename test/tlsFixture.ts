@@ -2,10 +2,6 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-export function hasOpenssl(): boolean {
-    try { execFileSync("openssl", ["version"], { stdio: "ignore" }); return true; } catch { return false; }
-}
-
 export interface Pki { ca: string; otherCa: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate signed by it, and an unrelated CA. */
