@@ -1,0 +1,157 @@
+import { expect } from "chai";
+import * as path from "path";
+import { evaluateStack, Evaluation, RecordedResource } from "../../automation/offline/engine";
+import { addonsConfigFrom } from "../../automation/driver";
+import { evaluate, idOf, root } from "../harness";
+import { fakeAddonSettings } from "../fixtures/addonContract";
+import { evaluateRules, Finding, hostRules, plain, PolicyInput, rules, T } from "../../policy/rules";
+
+// The policy pack's rules over the resources the real program registers: every rule passes on dev, prod and the
+// add-ons stack, and each mutation below breaks exactly one rule, naming the resource.
+
+const strings = (value: unknown): string[] => typeof value === "string" ? [value]
+    : Array.isArray(value) ? value.flatMap(strings)
+        : value && typeof value === "object" ? Object.values(value).flatMap(strings) : [];
+
+/**
+ * As the policy host sees a resource. Under mocks a reference to another resource is its placeholder id, which
+ * resources of the same name share (the bucket and its configurations), so a dependency names every one of them.
+ */
+function policyInputs(resources: readonly RecordedResource[]): PolicyInput[] {
+    const urnsById = new Map<string, string[]>();
+    for (const r of resources.filter((r) => r.custom)) urnsById.set(idOf(r), [...(urnsById.get(idOf(r)) ?? []), r.urn]);
+    return resources.map((r) => ({
+        type: r.type, urn: r.urn, name: r.name, props: plain(r.inputs), markedInputs: r.inputs,
+        propertyDependencies: Object.fromEntries(Object.entries(r.inputs).map(([key, value]) =>
+            [key, strings(value).flatMap((s) => urnsById.get(s) ?? [])])),
+    }));
+}
+
+const findingsOf = (resources: readonly RecordedResource[]): Finding[] => evaluateRules(policyInputs(resources));
+const failing = (findings: readonly Finding[]) => [...new Set(findings.map((f) => f.policy))];
+
+const addonsConfig: Record<string, string> = Object.fromEntries(Object.entries(addonsConfigFrom({
+    kubeconfig: { value: "apiVersion: v1\nkind: Config\n", secret: true },
+    addonSettings: { value: fakeAddonSettings({ apiEndpoint: "https://api.example:6443" }), secret: false },
+    addonSecrets: { value: { bootstrapTokenSecret: "fake-bootstrap-secret-0123", weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
+})).map(([key, { value }]) => [key, value]));
+
+const pemKey = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIPlaceholderNotAKey\n-----END EC PRIVATE KEY-----\n";
+
+describe("policy pack rules (policy/rules.ts)", () => {
+    const stacks: Record<string, Evaluation> = {};
+
+    before(async function () {
+        this.timeout(60000);
+        stacks.dev = await evaluate("dev");
+        stacks.prod = await evaluate("prod");
+        stacks.addons = await evaluateStack({ root: path.join(root, "addons", "program"), stack: "dev", config: addonsConfig });
+    });
+
+    it("the pack enforces every rule but the private-key one, which needs secretness the policy host strips", () => {
+        expect(rules.map((r) => r.name)).to.deep.equal([...hostRules.map((r) => r.name), "kaws-private-keys-secret"]);
+    });
+
+    for (const stack of ["dev", "prod", "addons"]) {
+        it(`every rule passes on the ${stack} stack`, () => {
+            expect(findingsOf(stacks[stack].resources)).to.deep.equal([]);
+        });
+    }
+
+    it("the infra stacks have what the rules look at; the add-ons stack has no AWS resource", () => {
+        for (const env of ["dev", "prod"]) {
+            const types = new Set(stacks[env].resources.map((r) => r.type));
+            for (const type of [T.launchTemplate, T.volume, T.buckets[0], T.bucketEncryption[0], T.securityGroup, T.ingressRule, T.rolePolicy]) {
+                expect(types, `${env} ${type}`).to.include(type);
+            }
+            const secretKeys = stacks[env].resources.filter((r) => strings(r.inputs).some((s) => s.includes("PRIVATE KEY-----")));
+            expect(secretKeys.length, `${env}: private keys in (secret) inputs`).to.be.greaterThan(0);
+        }
+        expect(stacks.addons.resources.filter((r) => r.type.startsWith("aws:"))).to.deep.equal([]);
+    });
+
+    type Mutation = (resources: RecordedResource[]) => RecordedResource[];
+    const edit = (match: (r: RecordedResource) => boolean, change: (inputs: any) => void): Mutation => (resources) => {
+        const target = resources.find(match);
+        if (!target) throw new Error("no resource to mutate");
+        change(target.inputs);
+        return resources;
+    };
+    const add = (resource: Omit<RecordedResource, "urn">): Mutation => (resources) =>
+        [...resources, { ...resource, urn: `urn:pulumi:dev::kaws::${resource.type}::${resource.name}` }];
+    const ofName = (type: string, suffix: string) => (r: RecordedResource) => r.type === type && r.name.endsWith(suffix);
+    const wildcardStatement = (action: string) => (inputs: any) => {
+        const document = JSON.parse(inputs.policy);
+        document.Statement.push({ Sid: "Everything", Effect: "Allow", Action: action, Resource: "*" });
+        inputs.policy = JSON.stringify(document);
+    };
+
+    const cases: { what: string; policy: string; resource: string; mutate: Mutation }[] = [
+        { what: "httpTokens optional on the control-plane launch template", policy: "kaws-imdsv2-required", resource: "kaws-dev-controlplane",
+            mutate: edit(ofName(T.launchTemplate, "-controlplane"), (i) => { i.metadataOptions.httpTokens = "optional"; }) },
+        { what: "an instance without metadata options", policy: "kaws-imdsv2-required", resource: "stray",
+            mutate: add({ type: T.instance, name: "stray", custom: true, inputs: { ami: "ami-1", instanceType: "t3.micro" } }) },
+        { what: "no kmsKeyId on an etcd volume", policy: "kaws-encrypted-volumes", resource: "kaws-dev-etcd-0-data",
+            mutate: edit(ofName(T.volume, "-etcd-0-data"), (i) => { delete i.kmsKeyId; }) },
+        { what: "an unencrypted launch-template block device", policy: "kaws-encrypted-volumes", resource: "kaws-dev-general-worker-general",
+            mutate: edit(ofName(T.launchTemplate, "-worker-general"), (i) => { i.blockDeviceMappings[0].ebs.encrypted = "false"; }) },
+        { what: "the bucket's encryption configuration removed", policy: "kaws-encrypted-buckets", resource: "kaws-dev-assets",
+            mutate: (resources) => resources.filter((r) => !(T.bucketEncryption as readonly string[]).includes(r.type)) },
+        { what: "the bucket encrypted with AES256", policy: "kaws-encrypted-buckets", resource: "kaws-dev-assets",
+            mutate: edit((r) => r.type === T.bucketEncryption[0], (i) => { i.rules[0].applyServerSideEncryptionByDefault = { sseAlgorithm: "AES256" }; }) },
+        { what: "a launch template associating a public IP", policy: "kaws-no-public-ip", resource: "kaws-dev-general-worker-general",
+            mutate: edit(ofName(T.launchTemplate, "-worker-general"), (i) => { i.networkInterfaces = [{ deviceIndex: 0, associatePublicIpAddress: "true" }]; }) },
+        { what: "an instance associating a public IP", policy: "kaws-no-public-ip", resource: "stray",
+            mutate: add({ type: T.instance, name: "stray", custom: true, inputs: { metadataOptions: { httpTokens: "required" }, associatePublicIpAddress: true } }) },
+        { what: "an ingress rule from 0.0.0.0/0 on the workers' group", policy: "kaws-no-ingress-from-anywhere", resource: "kaws-dev-workers-in-ssh",
+            mutate: add({ type: T.ingressRule, name: "kaws-dev-workers-in-ssh", custom: true,
+                inputs: { cidrIpv4: "0.0.0.0/0", fromPort: 22, toPort: 22, ipProtocol: "tcp", securityGroupId: "placeholder-kaws-dev-workers" } }) },
+        { what: "an ingress security-group rule from ::/0", policy: "kaws-no-ingress-from-anywhere", resource: "kaws-dev-etcd-in-any",
+            mutate: add({ type: T.securityGroupRule, name: "kaws-dev-etcd-in-any", custom: true,
+                inputs: { type: "ingress", ipv6CidrBlocks: ["::/0"], fromPort: 0, toPort: 65535, protocol: "tcp", securityGroupId: "placeholder-kaws-dev-etcd" } }) },
+        { what: "inline ingress from 0.0.0.0/0 on the etcd group", policy: "kaws-no-ingress-from-anywhere", resource: "kaws-dev-etcd",
+            mutate: edit(ofName(T.securityGroup, "-etcd"), (i) => { i.ingress = [{ protocol: "tcp", fromPort: 2379, toPort: 2379, cidrBlocks: ["0.0.0.0/0"] }]; }) },
+        { what: "s3:* in a node role policy", policy: "kaws-no-wildcard-iam-actions", resource: "kaws-dev-general-worker-general-policy",
+            mutate: edit(ofName(T.rolePolicy, "-worker-general-policy"), wildcardStatement("s3:*")) },
+        { what: "a bare * in a role's inline policy", policy: "kaws-no-wildcard-iam-actions", resource: "kaws-dev-etcd-role",
+            mutate: edit(ofName(T.role, "-etcd-role"), (i) => { i.inlinePolicies = [{ name: "all", policy: { Statement: [{ Effect: "Allow", Action: ["*"], Resource: "*" }] } }]; }) },
+        { what: "a PEM private key in a plain input", policy: "kaws-private-keys-secret", resource: "kaws-dev-controlplane/etc/kubernetes/pki/ca.crt",
+            mutate: edit((r) => r.name === "kaws-dev-controlplane/etc/kubernetes/pki/ca.crt", (i) => { i.content = pemKey; }) },
+    ];
+
+    for (const c of cases) {
+        it(`${c.what} breaks ${c.policy} alone, naming ${c.resource}`, () => {
+            const findings = findingsOf(c.mutate(structuredClone(stacks.dev.resources)));
+            expect(failing(findings)).to.deep.equal([c.policy]);
+            for (const f of findings) expect(f.message).to.contain(c.resource);
+        });
+    }
+
+    it("allows what the rules deliberately leave alone", () => {
+        const allowed: Mutation[] = [
+            // The API load balancer's group admits the configured CIDRs of an internet-facing API.
+            edit(ofName(T.securityGroup, "-api-lb"), (i) => { i.ingress[0].cidrBlocks = ["0.0.0.0/0"]; }),
+            edit(ofName(T.rolePolicy, "-worker-general-policy"), wildcardStatement("ec2:Describe*")),
+            edit(ofName(T.role, "-etcd-role"), (i) => { i.assumeRolePolicy = JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "*" }, Action: "*" }] }); }),
+            edit(ofName(T.rolePolicy, "-etcd-policy"), (i) => {
+                const document = JSON.parse(i.policy);
+                document.Statement.push({ Effect: "Deny", Action: "s3:*", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+                i.policy = JSON.stringify(document);
+            }),
+        ];
+        for (const mutate of allowed) expect(findingsOf(mutate(structuredClone(stacks.dev.resources)))).to.deep.equal([]);
+    });
+
+    it("the inline-ingress exemption is the API load balancer's group only, by its parent component", () => {
+        const moved = edit(ofName(T.securityGroup, "-api-lb"), (i) => { i.ingress[0].cidrBlocks = ["0.0.0.0/0"]; });
+        const resources = moved(structuredClone(stacks.dev.resources)).map((r) => r.name.endsWith("-api-lb") && r.type === T.securityGroup
+            ? { ...r, urn: r.urn.replace("kaws:controlplane:ApiLoadBalancer$", "kaws:network:SecurityGroups$") } : r);
+        expect(failing(findingsOf(resources))).to.deep.equal(["kaws-no-ingress-from-anywhere"]);
+    });
+
+    it("the private-key rule refuses to run without the inputs' secret marks", () => {
+        const [rule] = rules.filter((r) => r.name === "kaws-private-keys-secret");
+        const { markedInputs: _, ...unmarked } = policyInputs(stacks.dev.resources)[0];
+        expect(() => evaluateRules([unmarked], [rule])).to.throw(/needs the inputs with their secrets marked/);
+    });
+});
