@@ -15,8 +15,8 @@ async function locked<T>(name: string, operation: () => Promise<T>): Promise<T> 
     }
 }
 
-/** Wraps an Automation API stack in the driver's StackHandle. */
-export function handleFor(stack: auto.Stack, project: string): StackHandle {
+/** Wraps an Automation API stack in the driver's StackHandle; previews and updates run `policyPacks`. */
+export function handleFor(stack: auto.Stack, project: string, policyPacks: string[] = []): StackHandle {
     const name = `${project}/${stack.name}`;
     const workspace = stack.workspace as auto.LocalWorkspace;
     return {
@@ -27,10 +27,10 @@ export function handleFor(stack: auto.Stack, project: string): StackHandle {
                 const step = event.resourcePreEvent?.metadata;
                 if (step) onStep({ op: step.op, urn: step.urn, type: step.type });
             });
-            return counts((await stack.preview({ onOutput: o.onOutput, onEvent, signal: o.signal, color: "auto" })).changeSummary);
+            return counts((await stack.preview({ onOutput: o.onOutput, onEvent, signal: o.signal, color: "auto", policyPacks })).changeSummary);
         }),
         up: (o) => locked(name, async () => {
-            const result = await stack.up({ onOutput: o.onOutput, signal: o.signal, color: "auto" });
+            const result = await stack.up({ onOutput: o.onOutput, signal: o.signal, color: "auto", policyPacks });
             return { changes: counts(result.summary.resourceChanges), outputs: result.outputs as StackOutputs };
         }),
         destroy: (o) => locked(name, async () => {
@@ -43,6 +43,9 @@ export function handleFor(stack: auto.Stack, project: string): StackHandle {
     };
 }
 
+/** The kaws policy pack (policy/), run by every preview and update of both stacks. */
+export const policyPackDir = (root: string) => path.join(root, "policy");
+
 /**
  * The real stacks: the infra program at the repository root (so Pulumi.<env>.yaml applies) and the
  * add-ons program in addons/program, both selected (or created) as stack <env>.
@@ -50,7 +53,7 @@ export function handleFor(stack: auto.Stack, project: string): StackHandle {
 export function pulumiStacks(root: string): StackFactory {
     const open = async (workDir: string, project: string, env: string) => {
         try {
-            return handleFor(await auto.LocalWorkspace.createOrSelectStack({ stackName: env, workDir }), project);
+            return handleFor(await auto.LocalWorkspace.createOrSelectStack({ stackName: env, workDir }), project, [policyPackDir(root)]);
         } catch (err) {
             if (/ENOENT[\s\S]*pulumi|pulumi[\s\S]*ENOENT/.test(String(err instanceof Error ? err.message : err))) {
                 throw new Error("the Pulumi CLI is not on PATH; install it (the Automation API drives it), or use `kaws render`, which needs no CLI");

@@ -1,12 +1,14 @@
 import { expect } from "chai";
 import * as auto from "@pulumi/pulumi/automation";
 import { StackLockedError } from "../../automation/driver";
-import { handleFor, pulumiStacks } from "../../automation/stacks";
+import { handleFor, policyPackDir, pulumiStacks } from "../../automation/stacks";
+import * as fs from "fs";
+import * as path from "path";
 import { execFileSync } from "child_process";
 import { root } from "../harness";
 
 /** A stand-in for an Automation API Stack: records the options each operation receives. */
-function fakeStack(behaviour: { fail?: unknown } = {}) {
+function fakeStack(behaviour: { fail?: unknown; events?: auto.EngineEvent[] } = {}) {
     const calls: { op: string; options: any; env?: Record<string, string> }[] = [];
     const workspace = { envVars: { EXISTING: "1" } as Record<string, string> };
     const answer = async (op: string, options: any, result: unknown) => {
@@ -17,13 +19,16 @@ function fakeStack(behaviour: { fail?: unknown } = {}) {
     const stack = {
         name: "dev",
         workspace,
-        preview: (o: any) => answer("preview", o, { changeSummary: { create: 3, same: 1 } }),
+        preview: (o: any) => {
+            for (const event of behaviour.events ?? []) o.onEvent?.(event);
+            return answer("preview", o, { changeSummary: { create: 3, same: 1 } });
+        },
         up: (o: any) => answer("up", o, { summary: { resourceChanges: { update: 2 } }, outputs: { podCidr: { value: "10.32.0.0/12", secret: false } } }),
         destroy: (o: any) => answer("destroy", o, { summary: { resourceChanges: { delete: 9 } } }),
         outputs: async () => ({ kubeconfig: { value: "x", secret: true } }),
         setAllConfig: async (values: unknown) => { calls.push({ op: "setAllConfig", options: values }); },
     };
-    return { handle: handleFor(stack as unknown as auto.Stack, "kaws"), calls, workspace };
+    return { handle: handleFor(stack as unknown as auto.Stack, "kaws", [policyPackDir(root)]), calls, workspace };
 }
 
 describe("stacks: the Automation API wrapper behind the driver's seam", () => {
@@ -41,6 +46,27 @@ describe("stacks: the Automation API wrapper behind the driver's seam", () => {
             expect(call.options.onOutput, call.op).to.equal(onOutput);
         }
         expect(calls.find((c) => c.op === "destroy")!.env).to.deep.equal({ EXISTING: "1" });
+    });
+
+    it("runs the kaws policy pack (a real pack folder) on every preview and update, not on destroy", async () => {
+        const { handle, calls } = fakeStack();
+        await handle.preview({ onOutput, signal });
+        await handle.up({ onOutput, signal });
+        await handle.destroy({ onOutput, signal });
+        const packs = Object.fromEntries(calls.map((c) => [c.op, c.options.policyPacks]));
+        expect(packs).to.deep.equal({ preview: [path.join(root, "policy")], up: [path.join(root, "policy")], destroy: undefined });
+        expect(fs.readFileSync(path.join(packs.preview[0], "PulumiPolicy.yaml"), "utf8")).to.match(/^runtime: nodejs$/m);
+    });
+
+    it("hands the driver each step a preview plans, from the engine's resource pre-events only", async () => {
+        const urn = "urn:pulumi:dev::kaws::kaws:etcd:EtcdCluster$aws:ebs/volume:Volume::kaws-dev-etcd-0-data";
+        const events = [
+            { sequence: 1, timestamp: 0, resourcePreEvent: { metadata: { op: "replace", urn, type: "aws:ebs/volume:Volume", provider: "" } } },
+            { sequence: 2, timestamp: 0, diagnosticEvent: { message: "hello", color: "never", severity: "info" } },
+        ] as unknown as auto.EngineEvent[];
+        const steps: unknown[] = [];
+        await fakeStack({ events }).handle.preview({ onOutput, signal, onStep: (step) => steps.push(step) });
+        expect(steps).to.deep.equal([{ op: "replace", urn, type: "aws:ebs/volume:Volume" }]);
     });
 
     it("lets the kubernetes provider drop unreachable objects only for a destroy that asks for it", async () => {
