@@ -20,6 +20,7 @@ import {
 import { planCluster } from "../plan/cluster";
 import type { JanitorResult, Leftover } from "./janitor";
 import { DisruptionError } from "./disruptionGuard";
+import { UpgradeRefusedError } from "./upgrade";
 
 /** Exit codes (README "Exit codes"). */
 export const exitCodes = {
@@ -170,6 +171,21 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
             io.stdout(cost.formatCost(await cost.priceEnvironment(root, env, { region: opts.region })));
         });
 
+    program.command("upgrade")
+        .description("Plan a Kubernetes upgrade offline: refuses a downgrade, a skipped minor or a target without pinned components, scans the target's add-on objects for removed APIs, and prints the waves (etcd if needed, control plane one node at a time, each pool, add-ons) with their gates")
+        .argument("<env>", envArgument)
+        .requiredOption("--to <version>", "the Kubernetes release to upgrade to (one of plan/versions.ts)")
+        .option("--plan", "print the plan and change nothing (required: kaws does not run the waves itself yet)")
+        .action(async (env: string, opts: { to: string; plan?: boolean }, command: Command) => {
+            environment(command, env);
+            if (!opts.plan) throw new UsageError("upgrade runs only with --plan so far; apply the waves it prints with kaws up, one at a time", command);
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const upgrade = require("./upgrade") as typeof import("./upgrade");
+            const plan = await upgrade.planUpgrade(root, env, opts.to);
+            io.stdout(upgrade.formatUpgradePlan(plan));
+            if (plan.removedApis.length > 0) throw new Error(`${plan.removedApis.length} add-on object(s) use APIs ${plan.to} no longer serves`);
+        });
+
     program.command("preview")
         .description("Preview the infra stack, then the add-ons stack (fed by the infra stack's current outputs); one summary of changes per stack")
         .argument("<env>", envArgument)
@@ -315,7 +331,7 @@ export async function runCli(argv: string[], io: CliIo, root = repoRoot, deps?: 
             io.stderr(err.command.helpInformation());
             return exitCodes.usage;
         }
-        const problems = configProblems(err);
+        const problems = configProblems(err) ?? (err instanceof UpgradeRefusedError ? err.problems : undefined);
         if (problems) {
             for (const problem of problems) io.stderr(`kaws: ${problem}\n`);
             return exitCodes.usage;

@@ -311,7 +311,7 @@ function checkCidr(problems: string[], key: string, value: string, minPrefix: nu
 }
 
 /** "1.36.4" -> [1, 36, 4]; undefined unless it is major.minor.patch. */
-function parseVersion(version: string): [number, number, number] | undefined {
+export function parseVersion(version: string): [number, number, number] | undefined {
     const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
     return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }

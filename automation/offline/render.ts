@@ -165,8 +165,12 @@ export function addonSettingsForRender(outputs: Evaluation["outputs"]): AddonSet
     return { ...settings, ...Object.fromEntries(addonSecretFields.map((field) => [field, redacted])) } as AddonSettings;
 }
 
+/** Every add-on object the add-ons stack would apply for this evaluation. */
+export function addonObjectsOf(evaluation: Evaluation): KubeObject[] {
+    return renderAddons(addonSettingsForRender(evaluation.outputs)).flatMap((addon) => addon.objects);
+}
+
 /** Every add-on object as its own YAML document, one file each. */
 export function addonFilesOf(evaluation: Evaluation): RenderedFile[] {
-    const objects: KubeObject[] = renderAddons(addonSettingsForRender(evaluation.outputs)).flatMap((addon) => addon.objects);
-    return objects.map((obj) => ({ path: `addons/${addonFileName(obj)}`, content: YAML.stringify(obj), mode: 0o644, owner: "root:root" }));
+    return addonObjectsOf(evaluation).map((obj) => ({ path: `addons/${addonFileName(obj)}`, content: YAML.stringify(obj), mode: 0o644, owner: "root:root" }));
 }

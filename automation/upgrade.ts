@@ -1,0 +1,154 @@
+import * as fs from "fs";
+import * as path from "path";
+import { KubeObject, addonFileName } from "../addons";
+import { ClusterConfig, parseClusterConfig, parseVersion, skewProblem } from "../plan/config";
+import { supportedReleases } from "../plan/versions";
+import { evaluateStack } from "./offline/engine";
+import { addonObjectsOf } from "./offline/render";
+import { loadStackConfig } from "./stackConfig";
+
+/** An API version the Kubernetes deprecation guide lists as no longer served from `removedIn`. */
+interface RemovedApi {
+    readonly removedIn: string;
+    readonly apiVersion: string;
+    readonly kinds: readonly string[];
+    readonly use: string;
+}
+
+const removedApis: { source: string; removed: RemovedApi[] } = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "plan", "removedApis.json"), "utf8"));
+
+/** An object that a cluster at the target version would not serve. */
+export interface RemovedApiUse {
+    readonly object: string;
+    readonly apiVersion: string;
+    readonly removedIn: string;
+    readonly use: string;
+}
+
+/** One step of an upgrade, run only after the one before it passed its gate. */
+export interface UpgradeWave {
+    readonly name: string;
+    /** What changes: the stack configuration applied with `kaws up`. */
+    readonly change: string;
+    /** How the nodes move. */
+    readonly how: string;
+    /** What must hold before the next wave starts. */
+    readonly gate: string;
+}
+
+export interface UpgradePlan {
+    readonly env: string;
+    readonly from: string;
+    readonly to: string;
+    /** The etcd release moves separately, one member at a time, before the control plane. */
+    readonly etcd: { readonly from: string; readonly to: string };
+    readonly waves: readonly UpgradeWave[];
+    /** Add-on objects the target would not serve; any stops the upgrade. */
+    readonly removedApis: readonly RemovedApiUse[];
+}
+
+/** An upgrade kaws refuses: one line per reason. */
+export class UpgradeRefusedError extends Error {
+    constructor(readonly problems: readonly string[]) {
+        super(problems.join("\n"));
+        this.name = "UpgradeRefusedError";
+    }
+}
+
+const minorOf = (version: string) => parseVersion(version)!.slice(0, 2).join(".");
+const compare = (a: string, b: string) => {
+    const [x, y] = [parseVersion(a)!, parseVersion(b)!];
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+};
+
+/** Why kaws will not upgrade `config` to `to`, one line each (empty: it will). */
+export function upgradeRefusals(config: ClusterConfig, to: string): string[] {
+    const from = config.kubernetes.version;
+    const accepted = `accepted: ${Object.keys(supportedReleases).filter((r) => compare(r, from) > 0 && parseVersion(r)![1] - parseVersion(from)![1] <= 1).join(" | ") || "none (no newer pinned release)"}`;
+    if (!parseVersion(to)) return [`--to "${to}": is not a version like 1.36.4; ${accepted}`];
+    const problems: string[] = [];
+    if (compare(to, from) === 0) problems.push(`--to ${to}: the cluster already runs ${from}; ${accepted}`);
+    if (compare(to, from) < 0) problems.push(`--to ${to}: is a downgrade from ${from}, which Kubernetes does not support; ${accepted}`);
+    const [f, t] = [parseVersion(from)!, parseVersion(to)!];
+    if (compare(to, from) > 0 && (t[0] !== f[0] || t[1] - f[1] > 1)) {
+        problems.push(`--to ${to}: skips a minor version after ${minorOf(from)}; upgrade one minor at a time; ${accepted}`);
+    }
+    if (!supportedReleases[to]) problems.push(`--to ${to}: has no pinned components in plan/versions.ts; ${accepted}`);
+    for (const pool of config.workerPools) {
+        const skew = pool.kubernetesVersion && compare(to, from) > 0 ? skewProblem(pool.kubernetesVersion, to) : undefined;
+        if (skew) problems.push(`kaws:workerPools "${pool.name}" pinned at ${pool.kubernetesVersion} ${skew.replace(/kaws:kubernetesVersion/, "the target")}; upgrade that pool first`);
+    }
+    return problems;
+}
+
+/** The add-on objects whose API version the target no longer serves. */
+export function removedApiUses(objects: readonly KubeObject[], to: string): RemovedApiUse[] {
+    return objects.flatMap((obj) => removedApis.removed
+        .filter((r) => r.apiVersion === obj.apiVersion && r.kinds.includes(obj.kind) && compare(`${r.removedIn}.0`, to) <= 0)
+        .map((r) => ({ object: addonFileName(obj).replace(/\.yaml$/, ""), apiVersion: r.apiVersion, removedIn: r.removedIn, use: r.use })));
+}
+
+/**
+ * The waves: the control plane first, one node at a time, gated on /readyz and every control-plane node
+ * Ready at the target; then each pool that follows the control plane, in turn; then the add-ons. Pools
+ * pinned to their own kubernetesVersion stay where they are.
+ */
+export function upgradeWaves(config: ClusterConfig, to: string): UpgradeWave[] {
+    const from = config.kubernetes.version;
+    const following = config.workerPools.filter((p) => !p.kubernetesVersion);
+    const pinAll = following.map((p) => `workerPools "${p.name}".kubernetesVersion: ${from}`).join(", ");
+    const waves: UpgradeWave[] = [{
+        name: "control plane",
+        change: `kaws:kubernetesVersion: ${to}${pinAll ? `, with ${pinAll} (they stay)` : ""}`,
+        how: `the control-plane group (${config.controlPlane.count} node(s)) is replaced one node at a time, a new node before an old one goes`,
+        gate: `after each node: /readyz ok and every control-plane node Ready at v${to}; no kubelet ever newer than an API server`,
+    }];
+    following.forEach((pool, i) => waves.push({
+        name: `pool ${pool.name}`,
+        change: `remove workerPools "${pool.name}".kubernetesVersion (it follows ${to})`,
+        how: `instance refresh of the pool's group, each node cordoned and drained first (the kaws-drain lifecycle hook)`,
+        gate: `every node of the pool Ready at v${to} and its desired size reached${i === following.length - 1 ? "" : ", before the next pool"}`,
+    }));
+    waves.push({
+        name: "add-ons",
+        change: `none: the add-ons stack follows the infra outputs (kube-proxy, CoreDNS, cloud-controller-manager, cluster-autoscaler at ${to}'s pins)`,
+        how: "kaws up applies the add-ons stack after the infra stack",
+        gate: "kaws validate: every Deployment and DaemonSet in kube-system fully available",
+    });
+    return waves;
+}
+
+/** `kaws upgrade <env> --to VERSION --plan`: the refusals, the removed-API scan of the target's add-ons, and the waves. Offline. */
+export async function planUpgrade(root: string, env: string, to: string): Promise<UpgradePlan> {
+    const raw = loadStackConfig(root, env);
+    const config = parseClusterConfig(raw);
+    const problems = upgradeRefusals(config, to);
+    if (problems.length > 0) throw new UpgradeRefusedError(problems);
+    const evaluation = await evaluateStack({ root, stack: env, config: { ...raw, "kaws:kubernetesVersion": to } });
+    return {
+        env,
+        from: config.kubernetes.version,
+        to,
+        etcd: { from: supportedReleases[config.kubernetes.version]?.etcd ?? "unknown", to: supportedReleases[to].etcd },
+        waves: upgradeWaves(config, to),
+        removedApis: removedApiUses(addonObjectsOf(evaluation), to),
+    };
+}
+
+export function formatUpgradePlan(plan: UpgradePlan): string {
+    const lines = [`Upgrade ${plan.env}: Kubernetes ${plan.from} → ${plan.to} (plan only; nothing changed)`, ""];
+    lines.push(plan.etcd.from === plan.etcd.to
+        ? `etcd: stays at ${plan.etcd.to} (no etcd upgrade needed)`
+        : `etcd: ${plan.etcd.from} → ${plan.etcd.to} FIRST, one member at a time (README "etcd"), before any wave below`);
+    lines.push("");
+    plan.waves.forEach((w, i) => lines.push(`wave ${i + 1}: ${w.name}`, `  change: ${w.change}`, `  how:    ${w.how}`, `  gate:   ${w.gate}`));
+    lines.push("");
+    if (plan.removedApis.length === 0) {
+        lines.push(`removed APIs: none of the rendered add-on objects uses an API ${plan.to} no longer serves (${removedApis.source})`);
+    } else {
+        lines.push(`removed APIs: ${plan.removedApis.length} add-on object(s) use an API ${plan.to} no longer serves; migrate them before upgrading:`);
+        for (const r of plan.removedApis) lines.push(`  ${r.object}: ${r.apiVersion} (removed in ${r.removedIn}); use ${r.use}`);
+    }
+    lines.push("", "Objects created in the cluster by others are not scanned offline.");
+    return lines.join("\n") + "\n";
+}

@@ -1,0 +1,115 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { KubeObject } from "../../addons";
+import { exitCodes, runCli } from "../../automation/cli";
+import { evaluateStack } from "../../automation/offline/engine";
+import { addonObjectsOf } from "../../automation/offline/render";
+import { loadStackConfig } from "../../automation/stackConfig";
+import { removedApiUses, upgradeRefusals, upgradeWaves } from "../../automation/upgrade";
+import { ClusterConfig, parseClusterConfig } from "../../plan/config";
+import { supportedReleases } from "../../plan/versions";
+import { root, throwawayProject } from "../harness";
+
+const configAt = (env: string, version: string): ClusterConfig => parseClusterConfig({ ...loadStackConfig(root, env), "kaws:kubernetesVersion": version });
+const releases = Object.keys(supportedReleases).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+const [older, newest] = [releases[releases.length - 2], releases[releases.length - 1]];
+
+async function kaws(argv: string[], dir: string) {
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli(argv, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, dir);
+    return { code, stdout, stderr };
+}
+
+describe(`kaws upgrade (${older} → ${newest}, the two newest pinned releases)`, function () {
+    this.timeout(60_000);
+
+    it("accepts the next pinned minor; refuses the same version, a downgrade, a skipped minor and a target without pins, naming what is accepted", () => {
+        expect(upgradeRefusals(configAt("prod", older), newest)).to.deep.equal([]);
+        const at = configAt("prod", newest);
+        expect(upgradeRefusals(at, newest)).to.have.length(1).and.satisfy((p: string[]) => /already runs/.test(p[0]));
+        expect(upgradeRefusals(at, older)[0]).to.match(/is a downgrade from/);
+        const [major, minor] = newest.split(".").map(Number);
+        const skipped = upgradeRefusals(configAt("prod", older), `${major}.${minor + 1}.0`);
+        expect(skipped.join("\n")).to.match(/skips a minor version/).and.match(/has no pinned components in plan\/versions\.ts/);
+        expect(upgradeRefusals(configAt("prod", older), `${major}.${minor}.99`)).to.deep.equal([`--to ${major}.${minor}.99: has no pinned components in plan/versions.ts; accepted: ${newest}`]);
+        expect(upgradeRefusals(at, "v1.37")[0]).to.match(/^--to "v1\.37": is not a version like 1\.36\.4; accepted: /);
+    });
+
+    it("refuses when a pool pinned to its own version would fall outside the skew policy of the target", () => {
+        const base = configAt("prod", older);
+        const [major, minor] = newest.split(".").map(Number);
+        const poolAt = (version: string) => ({ ...base, workerPools: base.workerPools.map((p, i) => (i === 0 ? { ...p, kubernetesVersion: version } : p)) });
+        expect(upgradeRefusals(poolAt(`${major}.${minor - 3}.0`), newest)).to.deep.equal([]);
+        expect(upgradeRefusals(poolAt(`${major}.${minor - 4}.0`), newest)).to.deep.equal([
+            `kaws:workerPools "${base.workerPools[0].name}" pinned at ${major}.${minor - 4}.0 is 4 minor versions older than the target \"${newest}\", more than the 3 the Kubernetes version skew policy allows a kubelet; upgrade that pool first`,
+        ]);
+    });
+
+    it("plans the control plane first, then every pool that follows it in turn, then the add-ons; a pinned pool stays", () => {
+        const base = configAt("prod", older);
+        expect(base.workerPools.length).to.be.greaterThan(1);
+        const pinned = { ...base, workerPools: base.workerPools.map((p, i) => (i === 0 ? { ...p, kubernetesVersion: older } : p)) };
+        const waves = upgradeWaves(pinned, newest);
+        const following = base.workerPools.slice(1).map((p) => `pool ${p.name}`);
+        expect(waves.map((w) => w.name)).to.deep.equal(["control plane", ...following, "add-ons"]);
+        expect(waves[0].change).to.include(`kaws:kubernetesVersion: ${newest}`);
+        for (const pool of base.workerPools.slice(1)) expect(waves[0].change).to.include(`workerPools "${pool.name}".kubernetesVersion: ${older}`);
+        expect(waves[0].change).not.to.include(`"${base.workerPools[0].name}"`);
+        expect(waves[0].gate).to.include(`every control-plane node Ready at v${newest}`);
+    });
+
+    it("finds add-on objects on removed APIs by the deprecation guide's table, at its boundary, and none in the target's real add-ons", async () => {
+        const pdb = { apiVersion: "policy/v1beta1", kind: "PodDisruptionBudget", metadata: { name: "coredns", namespace: "kube-system" } } as KubeObject;
+        const flow = { apiVersion: "flowcontrol.apiserver.k8s.io/v1beta3", kind: "FlowSchema", metadata: { name: "kaws" } } as KubeObject;
+        const current = { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "coredns", namespace: "kube-system" } } as KubeObject;
+        expect(removedApiUses([pdb, flow, current], newest).map((r) => `${r.apiVersion} ${r.removedIn} ${r.use}`)).to.deep.equal([
+            "policy/v1beta1 1.25 policy/v1", "flowcontrol.apiserver.k8s.io/v1beta3 1.32 flowcontrol.apiserver.k8s.io/v1",
+        ]);
+        expect(removedApiUses([flow], "1.31.9")).to.deep.equal([]);
+        expect(removedApiUses([flow], "1.32.0")).to.have.length(1);
+        const evaluation = await evaluateStack({ root, stack: "prod", config: { ...loadStackConfig(root, "prod"), "kaws:kubernetesVersion": newest } });
+        const objects = addonObjectsOf(evaluation);
+        expect(objects.length).to.be.greaterThan(20);
+        expect(removedApiUses(objects, newest)).to.deep.equal([]);
+    });
+
+    describe("the command", () => {
+        let dir: string;
+        before(() => {
+            dir = throwawayProject();
+            const file = path.join(dir, "Pulumi.dev.yaml");
+            const doc = YAML.parse(fs.readFileSync(file, "utf8"));
+            doc.config["kaws:kubernetesVersion"] = older;
+            fs.writeFileSync(file, YAML.stringify(doc));
+        });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it("--plan prints the etcd step, the waves and the scan, and changes nothing", async () => {
+            const before = fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8");
+            const r = await kaws(["upgrade", "dev", "--to", newest, "--plan"], dir);
+            expect(r.stderr).to.equal("");
+            expect(r.code).to.equal(exitCodes.ok);
+            const etcdMoves = supportedReleases[older].etcd !== supportedReleases[newest].etcd;
+            expect(r.stdout).to.match(etcdMoves ? /etcd: .* FIRST, one member at a time/ : new RegExp(`etcd: stays at ${supportedReleases[newest].etcd}`));
+            expect(r.stdout).to.match(/wave 1: control plane[\s\S]*wave 2: pool general[\s\S]*wave 3: add-ons/);
+            expect(r.stdout).to.match(/removed APIs: none of the rendered add-on objects/);
+            expect(fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8")).to.equal(before);
+        });
+
+        it("refuses the version it runs in one line, exit 2, and runs nothing without --plan or --to", async () => {
+            const down = await kaws(["upgrade", "dev", "--to", older, "--plan"], dir);
+            expect(down.code).to.equal(exitCodes.usage);
+            expect(down.stderr).to.match(new RegExp(`^kaws: --to ${older.replace(/\./g, "\\.")}: the cluster already runs`));
+            expect(down.stderr.trim().split("\n")).to.have.length(1);
+            const bare = await kaws(["upgrade", "dev", "--to", newest], dir);
+            expect(bare.code).to.equal(exitCodes.usage);
+            expect(bare.stderr).to.match(/^kaws: upgrade runs only with --plan so far/);
+            const none = await kaws(["upgrade", "dev", "--plan"], dir);
+            expect(none.code).to.equal(exitCodes.usage);
+            expect(none.stderr).to.match(/required option '--to <version>' not specified/);
+        });
+    });
+});
