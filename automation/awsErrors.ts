@@ -220,7 +220,10 @@ export function translateAwsError(err: unknown, ctx: AwsCallContext, elapsedMs: 
     if (accessDeniedCodes.has(name) || e.$metadata?.httpStatusCode === 403 && !throttlingCodes.has(name)) {
         const principal = /(?:User|Principal|Role): (arn:[^\s,]+)/.exec(message)?.[1];
         const action = /perform: ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1] ?? iamAction;
-        return build("access", `access denied (${name}): ${principal ?? "the caller"} may not call ${action} in ${ctx.region}; grant it ${action} (kaws needs read-only ec2:Describe*, servicequotas:GetServiceQuota, sts:GetCallerIdentity, tag:GetResources)`);
+        const needs = /^(Describe|Get|List)/.test(ctx.action)
+            ? "kaws reads with ec2:Describe*, elasticloadbalancing:Describe*, servicequotas:GetServiceQuota, sts:GetCallerIdentity, tag:GetResources"
+            : "the janitor deletes only what controllers left tagged for this cluster (README \"The kaws CLI\")";
+        return build("access", `access denied (${name}): ${principal ?? "the caller"} may not call ${action} in ${ctx.region}; grant it ${action} (${needs})`);
     }
     if (throttlingCodes.has(name) || e.$metadata?.httpStatusCode === 429) {
         const backoff = e.$metadata?.totalRetryDelay !== undefined ? `, ${seconds(e.$metadata.totalRetryDelay)} of backoff` : "";

@@ -334,7 +334,7 @@ describe("aws (preflight and post-destroy sweep, against moto_server)", function
     it("access denied: names the action and the principal", async () => {
         stub.deny = "DescribeAvailabilityZones";
         const result = await preflightEnvironment(project(), "test", undefined, options());
-        expect(result.problems).to.deep.equal(["access denied (UnauthorizedOperation): arn:aws:iam::123456789012:user/kaws-tester may not call ec2:DescribeAvailabilityZones in eu-west-1; grant it ec2:DescribeAvailabilityZones (kaws needs read-only ec2:Describe*, servicequotas:GetServiceQuota, sts:GetCallerIdentity, tag:GetResources)"]);
+        expect(result.problems).to.deep.equal(["access denied (UnauthorizedOperation): arn:aws:iam::123456789012:user/kaws-tester may not call ec2:DescribeAvailabilityZones in eu-west-1; grant it ec2:DescribeAvailabilityZones (kaws reads with ec2:Describe*, elasticloadbalancing:Describe*, servicequotas:GetServiceQuota, sts:GetCallerIdentity, tag:GetResources)"]);
         expectClean(result);
     });
 

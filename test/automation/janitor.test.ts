@@ -306,6 +306,19 @@ describe("janitor (controller leftovers, against moto_server)", function () {
         for (const secret of Object.values(fakeKeys)) expect((err as Error).message).not.to.contain(secret);
     });
 
+    it("a denied delete is recorded as failed, naming the delete action, and the run goes on", async () => {
+        await leftoversOf(cluster, "abc");
+        stub.deny = "DeleteLoadBalancer";
+        const result = await janitor(cluster, region, options({ yes: true }));
+        const denied = result.failed.filter((f) => f.reason.startsWith("access denied"));
+        expect(denied.length).to.be.greaterThan(0);
+        for (const { reason } of denied) {
+            expect(reason).to.match(/may not call elasticloadbalancing:DeleteLoadBalancer/).and.match(/the janitor deletes only what controllers left/);
+            expect(reason).not.to.match(/reads with/);
+        }
+        expect(result.deleted.length, "the other leftovers are still deleted").to.be.greaterThan(0);
+    });
+
     it("destroy runs it after the infra stack, reports what it removed, then the sweep (exit 5 when something is left)", async () => {
         const mine = await leftoversOf(cluster, "abc");
         stub.busy.set(mine.sg, Infinity);
