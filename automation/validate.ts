@@ -33,11 +33,15 @@ export interface ExpectedPool {
     readonly pool: string;
     /** The pool's ASG desired capacity. */
     readonly desired: number;
+    /** The Kubernetes release its kubelets must report (the pool's own, or the cluster's). */
+    readonly kubernetesVersion: string;
 }
 
 export interface ValidationRequest extends ApiCredentials {
     readonly pools: readonly ExpectedPool[];
     readonly controlPlaneCount: number;
+    /** The Kubernetes release the control-plane kubelets must report. */
+    readonly controlPlaneVersion: string;
     readonly workloads: readonly ExpectedWorkload[];
     /** The infra stack's certificateExpiry output: certificate name -> RFC3339 end of validity. */
     readonly certificateExpiry?: Readonly<Record<string, string>>;
@@ -280,12 +284,18 @@ function etcdRow(verbose: Answer, etcd: Answer): ValidationRow {
 
 interface NodeItem {
     readonly metadata?: { readonly name?: string; readonly labels?: Record<string, string> };
-    readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly reason?: string }[] };
+    readonly status?: {
+        readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly reason?: string }[];
+        readonly nodeInfo?: { readonly kubeletVersion?: string };
+    };
 }
 
-function readiness(node: NodeItem): { ready: boolean; why: string } {
+/** Ready, and (when a version is expected) its kubelet reports that release: a node still at the old one is not done. */
+function readiness(node: NodeItem, version?: string): { ready: boolean; why: string } {
     const condition = node.status?.conditions?.find((c) => c.type === "Ready");
     if (!condition) return { ready: false, why: "no Ready condition" };
+    const kubelet = node.status?.nodeInfo?.kubeletVersion;
+    if (condition.status === "True" && version && kubelet !== `v${version}`) return { ready: false, why: `kubelet ${kubelet ?? "unknown"}, expected v${version}` };
     if (condition.status === "True") return { ready: true, why: "Ready" };
     return { ready: false, why: condition.status === "Unknown" ? "Unknown" : condition.reason || "NotReady" };
 }
@@ -299,36 +309,37 @@ function listNames(names: string[], max = 5): string {
 function nodeRows(request: ValidationRequest, nodes: NodeItem[]): ValidationRow[] {
     const rows: ValidationRow[] = [];
     const labels = (node: NodeItem) => node.metadata?.labels ?? {};
-    const describe = (list: NodeItem[]) => listNames(list.map((n) => `${nodeName(n)} (${readiness(n).why})`));
+    const describe = (list: NodeItem[], version: string) => listNames(list.map((n) => `${nodeName(n)} (${readiness(n, version).why})`));
 
     // Control plane: nodes that carry the node-role label, or registered as control plane (kaws.io/role).
     const roleLabel = nodeLabels.controlPlaneRole;
     const registered = nodeLabels.controlPlaneNode;
     const controlPlane = nodes.filter((n) => roleLabel in labels(n) || labels(n)[registered.key] === registered.value);
     const unlabelled = controlPlane.filter((n) => !(roleLabel in labels(n)));
-    const readyLabelled = controlPlane.filter((n) => roleLabel in labels(n) && readiness(n).ready);
-    const cpNotReady = controlPlane.filter((n) => !readiness(n).ready);
+    const cpVersion = request.controlPlaneVersion;
+    const readyLabelled = controlPlane.filter((n) => roleLabel in labels(n) && readiness(n, cpVersion).ready);
+    const cpNotReady = controlPlane.filter((n) => !readiness(n, cpVersion).ready);
     const cpCheck = "control plane nodes";
     const cpCounts = `${readyLabelled.length}/${request.controlPlaneCount} Ready`;
     const cpProblems = [
-        ...(cpNotReady.length ? [`not ready: ${describe(cpNotReady)}`] : []),
+        ...(cpNotReady.length ? [`not ready: ${describe(cpNotReady, cpVersion)}`] : []),
         ...(unlabelled.length ? [`without the ${roleLabel} label: ${listNames(unlabelled.map(nodeName))}`] : []),
     ];
     if (controlPlane.length === 0 && request.controlPlaneCount > 0) rows.push(notReady(cpCheck, `missing: no node carries ${roleLabel} (expected ${request.controlPlaneCount})`));
     else if (readyLabelled.length >= request.controlPlaneCount && unlabelled.length === 0) rows.push(ok(cpCheck, `${cpCounts}${cpNotReady.length ? `; ${cpProblems.join("; ")}` : ""}`));
     else rows.push(notReady(cpCheck, [`${cpCounts} (expected ${request.controlPlaneCount})`, ...cpProblems].join("; ")));
 
-    for (const { pool, desired } of request.pools) {
+    for (const { pool, desired, kubernetesVersion } of request.pools) {
         const check = `pool ${pool}`;
         const members = nodes.filter((n) => labels(n)[nodeLabels.pool] === pool);
-        const ready = members.filter((n) => readiness(n).ready);
-        const others = members.filter((n) => !readiness(n).ready);
+        const ready = members.filter((n) => readiness(n, kubernetesVersion).ready);
+        const others = members.filter((n) => !readiness(n, kubernetesVersion).ready);
         if (members.length === 0 && desired > 0) {
             rows.push(notReady(check, `missing: no node carries ${nodeLabels.pool}=${pool} (ASG desired ${desired})`));
             continue;
         }
         const counts = `${ready.length}/${desired} Ready (ASG desired ${desired}${members.length !== ready.length ? `, ${members.length} registered` : ""})`;
-        const detail = others.length ? `${counts}; not ready: ${describe(others)}` : counts;
+        const detail = others.length ? `${counts}; not ready: ${describe(others, kubernetesVersion)}` : counts;
         rows.push(ready.length >= desired ? ok(check, detail) : notReady(check, detail));
     }
     return rows;
@@ -498,8 +509,9 @@ export function validationRequestFor(plan: ClusterPlan, outputs: Readonly<Record
     const settings = parseAddonSettings(outputs.addonSettings?.value, "the infra stack's addonSettings output");
     return {
         ...credentialsFromKubeconfig(kubeconfig),
-        pools: plan.workerPools.map((pool) => ({ pool: pool.config.name, desired: pool.config.desiredSize })),
+        pools: plan.workerPools.map((pool) => ({ pool: pool.config.name, desired: pool.config.desiredSize, kubernetesVersion: pool.kubernetesVersion })),
         controlPlaneCount: plan.config.controlPlane.count,
+        controlPlaneVersion: plan.config.kubernetes.version,
         workloads: expectedWorkloads(renderAddons({ ...settings, bootstrapTokenSecret: "unused", weavePassword: "unused" })),
         certificateExpiry: outputs.certificateExpiry?.value as Record<string, string> | undefined,
     };

@@ -25,10 +25,15 @@ interface FakeCluster {
 
 const readyzChecks = ["ping", "log", "etcd", "etcd-readiness", "informer-sync", "poststarthook/start-apiextensions-informers", "shutdown"];
 
-function node(name: string, labels: Record<string, string>, ready: "True" | "False" | "Unknown" = "True"): any {
+const version = settings.kubernetesVersion;
+
+function node(name: string, labels: Record<string, string>, ready: "True" | "False" | "Unknown" = "True", kubelet = `v${version}`): any {
     return {
         metadata: { name, labels: { "kubernetes.io/hostname": name, ...labels } },
-        status: { conditions: [{ type: "MemoryPressure", status: "False" }, { type: "Ready", status: ready, reason: ready === "True" ? "KubeletReady" : ready === "False" ? "KubeletNotReady" : "NodeStatusUnknown" }] },
+        status: {
+            conditions: [{ type: "MemoryPressure", status: "False" }, { type: "Ready", status: ready, reason: ready === "True" ? "KubeletReady" : ready === "False" ? "KubeletNotReady" : "NodeStatusUnknown" }],
+            nodeInfo: { kubeletVersion: kubelet },
+        },
     };
 }
 
@@ -88,8 +93,9 @@ describe("kaws validate", function () {
         caPem: pki.ca,
         clientCertPem: pki.clientCert,
         clientKeyPem: pki.clientKey,
-        pools: [{ pool: "general", desired: 2 }, { pool: "batch", desired: 1 }],
+        pools: [{ pool: "general", desired: 2, kubernetesVersion: version }, { pool: "batch", desired: 1, kubernetesVersion: version }],
         controlPlaneCount: 3,
+        controlPlaneVersion: version,
         workloads,
         certificateExpiry: { ca: inDays(3650), "etcd-ca": inDays(3650), apiserver: inDays(365), admin: inDays(300), "etcd-0-server": inDays(365) },
         ...overrides,
@@ -143,7 +149,7 @@ describe("kaws validate", function () {
 
     it("names a pool with fewer Ready nodes than its ASG desires, and the node that is not ready", async () => {
         cluster.nodes.push(workerNode("general", 3, "False"));
-        const result = await validate({ pools: [{ pool: "general", desired: 3 }, { pool: "batch", desired: 1 }] });
+        const result = await validate({ pools: [{ pool: "general", desired: 3, kubernetesVersion: version }, { pool: "batch", desired: 1, kubernetesVersion: version }] });
         expect(result.ready).to.equal(false);
         expect(notReadyChecks(result)).to.deep.equal(["pool general"]);
         expect(rowOf(result, "pool general").detail).to.equal("2/3 Ready (ASG desired 3, 3 registered); not ready: ip-10-0-1-3.eu-west-1.compute.internal (KubeletNotReady)");
@@ -152,8 +158,20 @@ describe("kaws validate", function () {
         expect(table.at(-2)).to.equal(`cluster not ready: 1 of ${result.rows.length} checks not ready`);
     });
 
+    it("does not count a Ready node whose kubelet runs another release than its pool's or the control plane's", async () => {
+        cluster.nodes = cluster.nodes.map((n: any) => (n.metadata.name === "ip-10-0-0-2.eu-west-1.compute.internal" || n.metadata.name === "ip-10-0-1-1.eu-west-1.compute.internal"
+            ? { ...n, status: { ...n.status, nodeInfo: { kubeletVersion: "v1.35.9" } } } : n));
+        const result = await validate();
+        expect(notReadyChecks(result)).to.deep.equal(["control plane nodes", "pool general"]);
+        expect(rowOf(result, "control plane nodes").detail).to.equal(`2/3 Ready (expected 3); not ready: ip-10-0-0-2.eu-west-1.compute.internal (kubelet v1.35.9, expected v${version})`);
+        expect(rowOf(result, "pool general").detail).to.equal(`1/2 Ready (ASG desired 2, 2 registered); not ready: ip-10-0-1-1.eu-west-1.compute.internal (kubelet v1.35.9, expected v${version})`);
+        const lagging = await validate({ pools: [{ pool: "general", desired: 2, kubernetesVersion: "1.35.9" }, { pool: "batch", desired: 1, kubernetesVersion: version }] });
+        expect(rowOf(lagging, "pool general").detail, "a pool pinned to 1.35.9 wants 1.35.9")
+            .to.equal(`1/2 Ready (ASG desired 2, 2 registered); not ready: ip-10-0-1-2.eu-west-1.compute.internal (kubelet v${version}, expected v1.35.9)`);
+    });
+
     it("reports a pool with no nodes at all as missing", async () => {
-        const result = await validate({ pools: [{ pool: "general", desired: 2 }, { pool: "batch", desired: 1 }, { pool: "gpu", desired: 1 }] });
+        const result = await validate({ pools: [{ pool: "general", desired: 2, kubernetesVersion: version }, { pool: "batch", desired: 1, kubernetesVersion: version }, { pool: "gpu", desired: 1, kubernetesVersion: version }] });
         expect(notReadyChecks(result)).to.deep.equal(["pool gpu"]);
         expect(rowOf(result, "pool gpu").detail).to.equal("missing: no node carries kaws.io/pool=gpu (ASG desired 1)");
         expect(notReadySummary(result)).to.equal("pool gpu: missing: no node carries kaws.io/pool=gpu (ASG desired 1)");
