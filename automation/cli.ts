@@ -10,7 +10,7 @@ import { diffRenders, formatRenderDiff } from "./offline/renderDiff";
 import { listEnvironments, loadStackConfig, stackNameProblem } from "./stackConfig";
 import {
     ClusterJanitor, DriverDeps, LeftoverFinder, LeftoverJanitor, LeftoversError, PreflightCheck, StackFactory, StackLockedError, StageFailedError,
-    destroy, preview, printOutputs, runPreflight, up, writeKubeconfig,
+    UpgradeGateError, UpgradeStep, destroy, preview, printOutputs, runPreflight, up, upgrade, writeKubeconfig,
 } from "./driver";
 import { ApiNotReadyError, CancelledError, waitForApiReady } from "./wait";
 import {
@@ -172,18 +172,32 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         });
 
     program.command("upgrade")
-        .description("Plan a Kubernetes upgrade offline: refuses a downgrade, a skipped minor or a target without pinned components, scans the target's add-on objects for removed APIs, and prints the waves (etcd if needed, control plane one node at a time, each pool, add-ons) with their gates")
+        .description("Upgrade Kubernetes in waves: refuses a downgrade, a skipped minor or a target without pinned components, scans the target's add-on objects for removed APIs, then runs the control plane, each pool in turn and the add-ons, each gated (with --plan: prints all that and changes nothing)")
         .argument("<env>", envArgument)
         .requiredOption("--to <version>", "the Kubernetes release to upgrade to (one of plan/versions.ts)")
-        .option("--plan", "print the plan and change nothing (required: kaws does not run the waves itself yet)")
-        .action(async (env: string, opts: { to: string; plan?: boolean }, command: Command) => {
+        .option("--plan", "print the checks and the waves and change nothing")
+        .option("--wait <duration>", "how long each wave's gate may wait for the cluster", "45m")
+        .action(async (env: string, opts: { to: string; plan?: boolean; wait: string }, command: Command) => {
             environment(command, env);
-            if (!opts.plan) throw new UsageError("upgrade runs only with --plan so far; apply the waves it prints with kaws up, one at a time", command);
+            const gateWaitMs = parseDuration(opts.wait);
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const upgrade = require("./upgrade") as typeof import("./upgrade");
-            const plan = await upgrade.planUpgrade(root, env, opts.to);
-            io.stdout(upgrade.formatUpgradePlan(plan));
+            const planner = require("./upgrade") as typeof import("./upgrade");
+            const plan = await planner.planUpgrade(root, env, opts.to);
+            io.stdout(planner.formatUpgradePlan(plan));
             if (plan.removedApis.length > 0) throw new Error(`${plan.removedApis.length} add-on object(s) use APIs ${plan.to} no longer serves`);
+            if (opts.plan) return;
+            if (plan.etcd.from !== plan.etcd.to) throw new planner.UpgradeRefusedError([`etcd moves from ${plan.etcd.from} to ${plan.etcd.to}: upgrade it first, one member at a time (README "etcd"), then run this again`]);
+            const d = cliDeps();
+            const check = d.validate;
+            if (!check) throw new Error("no cluster validation is available to gate the waves");
+            const current = loadStackConfig(root, env);
+            const steps: UpgradeStep[] = plan.waves.map((wave, i) => {
+                const before = i === 0 ? current : plan.waves[i - 1].stackConfig;
+                const settings = Object.fromEntries(Object.entries(wave.stackConfig).filter(([key, value]) => before[key] !== value));
+                const gatePlan = planCluster(parseClusterConfig(wave.stackConfig));
+                return { name: wave.name, settings, gate: (outputs, signal, onProgress) => check(validationRequestFor(gatePlan, outputs), gateWaitMs, signal, onProgress) };
+            });
+            await upgrade(env, steps, driver(env));
         });
 
     program.command("preview")
@@ -307,7 +321,7 @@ function configProblems(err: unknown): readonly string[] | undefined {
 export function exitCodeFor(err: unknown): number {
     const cause = err instanceof StageFailedError ? err.cause : err;
     if (cause instanceof UsageError || cause instanceof RenderTargetError || cause instanceof DurationError || configProblems(cause)) return exitCodes.usage;
-    if (cause instanceof ClusterNotReadyError) return exitCodes.clusterNotReady;
+    if (cause instanceof ClusterNotReadyError || cause instanceof UpgradeGateError) return exitCodes.clusterNotReady;
     if (cause instanceof StackLockedError) return exitCodes.locked;
     if (cause instanceof ApiNotReadyError) return exitCodes.apiNotReady;
     if (cause instanceof LeftoversError) return exitCodes.leftovers;

@@ -1,5 +1,5 @@
 import { parseAddonSecrets, parseAddonSettings } from "../addons/settings";
-import { ClusterNotReadyError, ValidationResult, formatValidation } from "./validate";
+import { ClusterNotReadyError, ValidationResult, formatValidation, notReadySummary } from "./validate";
 import * as fs from "fs";
 import { CancelledError } from "./wait";
 import { DisruptionError, PlannedStep, StatefulResources, disruptionsOf } from "./disruptionGuard";
@@ -419,6 +419,61 @@ export async function up(env: string, deps: DriverDeps): Promise<void> {
                 const result = await validate(outputs, deps.signal, (line) => deps.stdout(`${line}\n`));
                 deps.stdout(formatValidation(result));
                 if (!result.ready) throw new ClusterNotReadyError(result);
+                return { value: undefined, detail: `${result.rows.length} checks ok` };
+            });
+        }
+    });
+}
+
+/** One wave of `kaws upgrade`, as the driver runs it (automation/upgrade.ts plans them). */
+export interface UpgradeStep {
+    readonly name: string;
+    /** Infra stack settings this wave changes (none: the add-ons wave). */
+    readonly settings: Readonly<Record<string, string>>;
+    /** Waits until the cluster passes the wave's gate, bounded; the configuration is the wave's. */
+    readonly gate: (outputs: StackOutputs, signal: AbortSignal, onProgress: (line: string) => void) => Promise<ValidationResult>;
+}
+
+/** A wave's gate did not pass: the run stopped there. */
+export class UpgradeGateError extends Error {
+    constructor(readonly wave: string, result: ValidationResult, readonly env: string) {
+        super(`wave "${wave}" did not pass its gate: ${notReadySummary(result)}; the infra stack keeps this wave's configuration; fix what the table shows, then run \`kaws upgrade ${env} --to <version> --plan\` and apply the rest`);
+        this.name = "UpgradeGateError";
+    }
+}
+
+/**
+ * `kaws upgrade <env> --to VERSION`: each wave in order — its settings into the infra stack, infra up,
+ * then its gate — and after the infra waves the add-ons stack, gated on validation. The first gate that
+ * does not pass stops the run.
+ */
+export async function upgrade(env: string, steps: readonly UpgradeStep[], deps: DriverDeps): Promise<void> {
+    const run = new Run(deps, `upgrade ${env}`);
+    await runStages(run, async () => {
+        const infra = await deps.stacks.infra(env);
+        run.redactor.addOutputs(await infra.outputs());
+        let outputs: StackOutputs = {};
+        for (const [i, step] of steps.entries()) {
+            const wave = `wave ${i + 1} (${step.name})`;
+            if (Object.keys(step.settings).length > 0) {
+                outputs = await run.stage(`${wave}: infra up`, async () => {
+                    await infra.setConfig(Object.fromEntries(Object.entries(step.settings).map(([key, value]) => [key, { value, secret: false }])));
+                    const result = await infra.up(run.operation);
+                    run.redactor.addOutputs(result.outputs);
+                    return { value: result.outputs, detail: formatChanges(result.changes) };
+                });
+            } else {
+                const addons = await deps.stacks.addons(env);
+                await run.stage(`${wave}: add-ons up`, async () => {
+                    await addons.setConfig(addonsConfigFrom(outputs));
+                    const result = await addons.up(run.operation);
+                    return { value: undefined, detail: formatChanges(result.changes) };
+                });
+            }
+            await run.stage(`${wave}: gate`, async () => {
+                const result = await step.gate(outputs, deps.signal, (line) => run.out(`${line}\n`));
+                run.out(formatValidation(result));
+                if (!result.ready) throw new UpgradeGateError(step.name, result, env);
                 return { value: undefined, detail: `${result.rows.length} checks ok` };
             });
         }

@@ -5,7 +5,7 @@ import { ClusterConfig, parseClusterConfig, parseVersion, skewProblem } from "..
 import { supportedReleases } from "../plan/versions";
 import { evaluateStack } from "./offline/engine";
 import { addonObjectsOf } from "./offline/render";
-import { loadStackConfig } from "./stackConfig";
+import { StackConfig, loadStackConfig } from "./stackConfig";
 
 /** An API version the Kubernetes deprecation guide lists as no longer served from `removedIn`. */
 interface RemovedApi {
@@ -34,6 +34,8 @@ export interface UpgradeWave {
     readonly how: string;
     /** What must hold before the next wave starts. */
     readonly gate: string;
+    /** The infra stack's configuration once this wave is applied (the add-ons wave: unchanged). */
+    readonly stackConfig: StackConfig;
 }
 
 export interface UpgradePlan {
@@ -93,27 +95,40 @@ export function removedApiUses(objects: readonly KubeObject[], to: string): Remo
  * Ready at the target; then each pool that follows the control plane, in turn; then the add-ons. Pools
  * pinned to their own kubernetesVersion stay where they are.
  */
-export function upgradeWaves(config: ClusterConfig, to: string): UpgradeWave[] {
+export function upgradeWaves(config: ClusterConfig, raw: StackConfig, to: string): UpgradeWave[] {
     const from = config.kubernetes.version;
     const following = config.workerPools.filter((p) => !p.kubernetesVersion);
+    const rawPools: Record<string, unknown>[] = JSON.parse(raw["kaws:workerPools"]);
+    const withPools = (pinned: ReadonlySet<string>): StackConfig => ({
+        ...raw,
+        "kaws:kubernetesVersion": to,
+        "kaws:workerPools": JSON.stringify(rawPools.map((p) => (pinned.has(String(p.name)) ? { ...p, kubernetesVersion: from } : p))),
+    });
+    const stillPinned = new Set(following.map((p) => p.name));
     const pinAll = following.map((p) => `workerPools "${p.name}".kubernetesVersion: ${from}`).join(", ");
     const waves: UpgradeWave[] = [{
         name: "control plane",
         change: `kaws:kubernetesVersion: ${to}${pinAll ? `, with ${pinAll} (they stay)` : ""}`,
         how: `the control-plane group (${config.controlPlane.count} node(s)) is replaced one node at a time, a new node before an old one goes`,
-        gate: `after each node: /readyz ok and every control-plane node Ready at v${to}; no kubelet ever newer than an API server`,
+        gate: `/readyz ok and every control-plane node Ready at v${to}; no kubelet ever newer than an API server`,
+        stackConfig: withPools(stillPinned),
     }];
-    following.forEach((pool, i) => waves.push({
-        name: `pool ${pool.name}`,
-        change: `remove workerPools "${pool.name}".kubernetesVersion (it follows ${to})`,
-        how: `instance refresh of the pool's group, each node cordoned and drained first (the kaws-drain lifecycle hook)`,
-        gate: `every node of the pool Ready at v${to} and its desired size reached${i === following.length - 1 ? "" : ", before the next pool"}`,
-    }));
+    following.forEach((pool, i) => {
+        stillPinned.delete(pool.name);
+        waves.push({
+            name: `pool ${pool.name}`,
+            change: `remove workerPools "${pool.name}".kubernetesVersion (it follows ${to})`,
+            how: `instance refresh of the pool's group, each node cordoned and drained first (the kaws-drain lifecycle hook)`,
+            gate: `every node of the pool Ready at v${to} and its desired size reached${i === following.length - 1 ? "" : ", before the next pool"}`,
+            stackConfig: withPools(new Set(stillPinned)),
+        });
+    });
     waves.push({
         name: "add-ons",
         change: `none: the add-ons stack follows the infra outputs (kube-proxy, CoreDNS, cloud-controller-manager, cluster-autoscaler at ${to}'s pins)`,
-        how: "kaws up applies the add-ons stack after the infra stack",
-        gate: "kaws validate: every Deployment and DaemonSet in kube-system fully available",
+        how: "the add-ons stack is applied after the infra stack",
+        gate: "every Deployment and DaemonSet in kube-system fully available (kaws validate)",
+        stackConfig: withPools(new Set()),
     });
     return waves;
 }
@@ -130,7 +145,7 @@ export async function planUpgrade(root: string, env: string, to: string): Promis
         from: config.kubernetes.version,
         to,
         etcd: { from: supportedReleases[config.kubernetes.version]?.etcd ?? "unknown", to: supportedReleases[to].etcd },
-        waves: upgradeWaves(config, to),
+        waves: upgradeWaves(config, raw, to),
         removedApis: removedApiUses(addonObjectsOf(evaluation), to),
     };
 }

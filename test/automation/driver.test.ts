@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { ValidationResult } from "../../automation/validate";
+import { supportedReleases } from "../../plan/versions";
+import * as YAML from "yaml";
+import { ValidationRequest, ValidationResult } from "../../automation/validate";
 import { fakeAddonSettings } from "../fixtures/addonContract";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -12,7 +14,7 @@ import {
 } from "../../automation/driver";
 import { ApiNotReadyError } from "../../automation/wait";
 import { PlannedStep } from "../../automation/disruptionGuard";
-import { evaluate, root } from "../harness";
+import { evaluate, root, throwawayProject } from "../harness";
 
 const secrets = {
     weavePassword: "fake-weave-SECRET-0123456789abcdef",
@@ -51,6 +53,7 @@ type Op = "preview" | "up" | "destroy";
 /** A recorded fake stack: logs every call, streams some engine output (including a secret, to test redaction). */
 class FakeStack implements StackHandle {
     config: Record<string, { value: string; secret: boolean }> = {};
+    readonly configs: Record<string, { value: string; secret: boolean }>[] = [];
     constructor(
         readonly name: string,
         private readonly log: string[],
@@ -84,7 +87,7 @@ class FakeStack implements StackHandle {
     }
     async destroy(o: DestroyOptions) { this.log.push(`${this.name}.destroy${o.dropUnreachable ? "(drop-unreachable)" : ""}`); return this.run("destroy", o); }
     async outputs() { this.log.push(`${this.name}.outputs`); return this.outputsNow; }
-    async setConfig(values: Record<string, { value: string; secret: boolean }>) { this.log.push(`${this.name}.setConfig`); this.config = values; }
+    async setConfig(values: Record<string, { value: string; secret: boolean }>) { this.log.push(`${this.name}.setConfig`); this.config = values; this.configs.push(values); }
 }
 
 interface Scenario {
@@ -103,13 +106,18 @@ interface Scenario {
     infraSteps?: PlannedStep[];
     /** What the fake validation answers (ready unless said). */
     validation?: ValidationResult;
+    /** Answers of successive validations (after them: ready). */
+    validations?: ValidationResult[];
+    /** The project the CLI runs in (the repository by default). */
+    root?: string;
 }
 
-interface Result { code: number; stdout: string; stderr: string; log: string[]; addons: FakeStack; waits: ApiWaitRequest[] }
+interface Result { code: number; stdout: string; stderr: string; log: string[]; addons: FakeStack; infra: FakeStack; waits: ApiWaitRequest[]; validated: ValidationRequest[] }
 
 async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
     const log: string[] = [];
     const waits: ApiWaitRequest[] = [];
+    const validated: ValidationRequest[] = [];
     const infra = new FakeStack("kaws/dev", log, scenario.infraOutputsBefore ?? infraOutputs, infraOutputs, scenario.infraFailures, scenario.infraSteps);
     const addons = new FakeStack("kaws-addons/dev", log, {}, { installedAddons: { value: ["weave-net"], secret: false } }, scenario.addonsFailures);
     const controller = new AbortController();
@@ -147,13 +155,14 @@ async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
         validate: async (request, waitMs, _signal, onProgress) => {
             log.push(`validate ${request.endpoint} pools=${request.pools.map((p) => `${p.pool}:${p.desired}`).join(",")} workloads=${request.workloads.length} wait=${waitMs}`);
             onProgress("not ready yet (attempt 1, 3 s): nodes");
-            return scenario.validation ?? { ready: true, rows: [{ check: "API healthy", status: "ok", detail: "/readyz 200" }] };
+            validated.push(request);
+            return scenario.validations?.shift() ?? scenario.validation ?? { ready: true, rows: [{ check: "API healthy", status: "ok", detail: "/readyz 200" }] };
         },
     };
     let stdout = "";
     let stderr = "";
-    const code = await runCli(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, root, () => deps);
-    return { code, stdout, stderr, log, addons, waits };
+    const code = await runCli(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, scenario.root ?? root, () => deps);
+    return { code, stdout, stderr, log, addons, infra, waits, validated };
 }
 
 function expectNoSecrets(result: Result): void {
@@ -248,6 +257,71 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
             const r = await kaws(["up", "dev", "--skip-preflight"], { infraSteps: steps({ "kaws-dev-general-worker-general": "replace" }) });
             expect(r.code).to.equal(exitCodes.ok);
             expect(r.stdout).to.match(/disruption guard.*ok.*no disruption/);
+        });
+    });
+
+    describe("upgrade: waves through the fake stacks, in a project whose dev runs the older pinned release", () => {
+        const releases = Object.keys(supportedReleases).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+        const [older, newest] = releases.slice(-2);
+        let dir: string;
+        before(() => {
+            dir = throwawayProject();
+            const file = path.join(dir, "Pulumi.dev.yaml");
+            const doc = YAML.parse(fs.readFileSync(file, "utf8"));
+            doc.config["kaws:kubernetesVersion"] = older;
+            doc.config["kaws:workerPools"].push({ ...doc.config["kaws:workerPools"][0], name: "batch" });
+            fs.writeFileSync(file, YAML.stringify(doc));
+        });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const notReady: ValidationResult = { ready: false, rows: [{ check: "control plane nodes", status: "not ready", detail: `0/1 Ready (expected 1); not ready: ip-10-0-0-1 (kubelet v${older}, expected v${newest})` }] };
+        const versionsIn = (values: Record<string, { value: string }>) => ({
+            cluster: values["kaws:kubernetesVersion"]?.value,
+            pools: values["kaws:workerPools"] && JSON.parse(values["kaws:workerPools"].value).map((p: any) => `${p.name}=${p.kubernetesVersion ?? "follows"}`),
+        });
+
+        it("control plane first with every pool held back, then one pool per wave, then the add-ons; each wave gated at its own versions", async () => {
+            const r = await kaws(["upgrade", "dev", "--to", newest], { root: dir });
+            expect(r.stderr).to.equal("");
+            expect(r.code).to.equal(exitCodes.ok);
+            expect(r.log.map((l) => (l.startsWith("validate ") ? "validate" : l))).to.deep.equal([
+                "open infra dev", "kaws/dev.outputs",
+                "kaws/dev.setConfig", "kaws/dev.up", "validate",
+                "kaws/dev.setConfig", "kaws/dev.up", "validate",
+                "kaws/dev.setConfig", "kaws/dev.up", "validate",
+                "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up", "validate",
+            ]);
+            expect(r.infra.configs.map(versionsIn)).to.deep.equal([
+                { cluster: newest, pools: [`general=${older}`, `batch=${older}`] },
+                { cluster: undefined, pools: ["general=follows", `batch=${older}`] },
+                { cluster: undefined, pools: ["general=follows", "batch=follows"] },
+            ]);
+            const gates = r.validated.map((v) => [v.controlPlaneVersion, ...v.pools.map((p) => `${p.pool}=${p.kubernetesVersion}`)]);
+            expect(gates).to.deep.equal([
+                [newest, `general=${older}`, `batch=${older}`],
+                [newest, `general=${newest}`, `batch=${older}`],
+                [newest, `general=${newest}`, `batch=${newest}`],
+                [newest, `general=${newest}`, `batch=${newest}`],
+            ]);
+            expect(r.stdout).to.match(/wave 1 \(control plane\): gate.*ok[\s\S]*wave 4 \(add-ons\): gate.*ok/);
+            expectNoSecrets(r);
+        });
+
+        it("stops at the first gate that does not pass, before any worker moves; exit 6, saying what to do", async () => {
+            const r = await kaws(["upgrade", "dev", "--to", newest], { root: dir, validations: [notReady] });
+            expect(r.code).to.equal(exitCodes.clusterNotReady);
+            expect(r.log.filter((l) => l === "kaws/dev.up")).to.have.length(1);
+            expect(r.log).not.to.include("kaws-addons/dev.up");
+            expect(r.stderr).to.match(/wave 1 \(control plane\): gate: FAILED: wave "control plane" did not pass its gate: control plane nodes: 0\/1 Ready/);
+            expect(r.stderr).to.contain(`kaws upgrade dev --to <version> --plan`);
+        });
+
+        it("--plan and refusals change no stack", async () => {
+            const planned = await kaws(["upgrade", "dev", "--to", newest, "--plan"], { root: dir });
+            expect(planned.code).to.equal(exitCodes.ok);
+            expect(planned.log).to.deep.equal([]);
+            const refused = await kaws(["upgrade", "dev", "--to", older], { root: dir });
+            expect(refused.code).to.equal(exitCodes.usage);
+            expect(refused.log).to.deep.equal([]);
         });
     });
 

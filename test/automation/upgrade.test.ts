@@ -52,13 +52,24 @@ describe(`kaws upgrade (${older} → ${newest}, the two newest pinned releases)`
         const base = configAt("prod", older);
         expect(base.workerPools.length).to.be.greaterThan(1);
         const pinned = { ...base, workerPools: base.workerPools.map((p, i) => (i === 0 ? { ...p, kubernetesVersion: older } : p)) };
-        const waves = upgradeWaves(pinned, newest);
+        const raw = loadStackConfig(root, "prod");
+        const rawPinned = { ...raw, "kaws:workerPools": JSON.stringify(JSON.parse(raw["kaws:workerPools"]).map((p: any, i: number) => (i === 0 ? { ...p, kubernetesVersion: older } : p))) };
+        const waves = upgradeWaves(pinned, rawPinned, newest);
         const following = base.workerPools.slice(1).map((p) => `pool ${p.name}`);
         expect(waves.map((w) => w.name)).to.deep.equal(["control plane", ...following, "add-ons"]);
         expect(waves[0].change).to.include(`kaws:kubernetesVersion: ${newest}`);
         for (const pool of base.workerPools.slice(1)) expect(waves[0].change).to.include(`workerPools "${pool.name}".kubernetesVersion: ${older}`);
         expect(waves[0].change).not.to.include(`"${base.workerPools[0].name}"`);
         expect(waves[0].gate).to.include(`every control-plane node Ready at v${newest}`);
+        // Each wave's configuration is valid, and releases exactly one more pool than the one before.
+        const versionsOf = (w: typeof waves[number]) => {
+            const c = parseClusterConfig(w.stackConfig);
+            return [c.kubernetes.version, ...c.workerPools.map((p) => `${p.name}=${p.kubernetesVersion ?? c.kubernetes.version}`)];
+        };
+        const [first, ...rest] = base.workerPools.map((p) => p.name);
+        expect(versionsOf(waves[0])).to.deep.equal([newest, `${first}=${older}`, ...rest.map((n) => `${n}=${older}`)]);
+        rest.forEach((_name, i) => expect(versionsOf(waves[i + 1])).to.deep.equal([newest, `${first}=${older}`, ...rest.map((n, j) => `${n}=${j <= i ? newest : older}`)]));
+        expect(waves.at(-1)!.stackConfig).to.deep.equal(waves.at(-2)!.stackConfig);
     });
 
     it("finds add-on objects on removed APIs by the deprecation guide's table, at its boundary, and none in the target's real add-ons", async () => {
@@ -99,14 +110,14 @@ describe(`kaws upgrade (${older} → ${newest}, the two newest pinned releases)`
             expect(fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8")).to.equal(before);
         });
 
-        it("refuses the version it runs in one line, exit 2, and runs nothing without --plan or --to", async () => {
+        it("refuses the version it runs in one line, a malformed --wait and a missing --to, exit 2, before anything runs", async () => {
             const down = await kaws(["upgrade", "dev", "--to", older, "--plan"], dir);
             expect(down.code).to.equal(exitCodes.usage);
             expect(down.stderr).to.match(new RegExp(`^kaws: --to ${older.replace(/\./g, "\\.")}: the cluster already runs`));
             expect(down.stderr.trim().split("\n")).to.have.length(1);
-            const bare = await kaws(["upgrade", "dev", "--to", newest], dir);
-            expect(bare.code).to.equal(exitCodes.usage);
-            expect(bare.stderr).to.match(/^kaws: upgrade runs only with --plan so far/);
+            const wait = await kaws(["upgrade", "dev", "--to", newest, "--wait", "soon"], dir);
+            expect(wait.code).to.equal(exitCodes.usage);
+            expect(wait.stderr).to.match(/^kaws: --wait "soon": is not a duration; accepted: /);
             const none = await kaws(["upgrade", "dev", "--plan"], dir);
             expect(none.code).to.equal(exitCodes.usage);
             expect(none.stderr).to.match(/required option '--to <version>' not specified/);
