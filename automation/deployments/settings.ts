@@ -1,0 +1,207 @@
+import * as path from "path";
+import { loadStackConfig } from "../stackConfig";
+
+/** The repository root: the infra project, its stack files and the policy pack. */
+export const repoRoot = path.resolve(__dirname, "..", "..");
+
+/** Each environment and the only branch it deploys from: prod never from main (promote by merging main into release). */
+export const environmentBranches = { dev: "main", prod: "release" } as const;
+export type Environment = keyof typeof environmentBranches;
+export const environments = Object.keys(environmentBranches) as Environment[];
+
+/** The two stacks of an environment: where their Pulumi.yaml is and which pushes deploy them. */
+export const projects = {
+    infra: { project: "kaws", repoDir: ".", paths: ["**", "!addons/program/**", "!docs/**", "!**/*.md"] },
+    addons: { project: "kaws-addons", repoDir: "addons/program", paths: ["addons/**"] },
+} as const;
+export type ProjectKind = keyof typeof projects;
+
+export const oidcIssuer = "https://api.pulumi.com/oidc";
+export const deployRoleName = (env: Environment) => `kaws-deploy-${env}`;
+/** The ESC environments (project kaws): AWS credentials for operators, and the add-ons stack's config. */
+export const escProject = "kaws";
+export const awsEscName = (env: Environment) => `aws-${env}`;
+export const addonsEscName = (env: Environment) => `addons-${env}`;
+export const driftCron = "0 5 * * *";
+
+export interface DeploymentsInput {
+    readonly organization: string;
+    readonly repository: string;
+}
+
+/** What the deployment wiring needs of an environment's infra stack, from its committed Pulumi.<env>.yaml. */
+export interface EnvironmentFacts {
+    readonly env: Environment;
+    readonly clusterName: string;
+    readonly region: string;
+}
+
+export class DeploymentsConfigError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "DeploymentsConfigError";
+    }
+}
+
+const accepted = {
+    organization: { pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, form: "a Pulumi organization name (letters, digits, \"-\", \"_\", \".\"), e.g. acme" },
+    repository: { pattern: /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, form: "the GitHub repository as owner/name, e.g. acme/kaws" },
+} as const;
+
+/** Reads kaws-deployments:organization and :repository, or throws one line naming the key and the accepted form. */
+export function readDeploymentsInput(get: (key: keyof typeof accepted) => string | undefined): DeploymentsInput {
+    const read = (key: keyof typeof accepted): string => {
+        const value = get(key);
+        const { pattern, form } = accepted[key];
+        if (value === undefined || value === "") throw new DeploymentsConfigError(`kaws-deployments:${key} is missing; accepted: ${form} (pulumi config set kaws-deployments:${key} <value>)`);
+        if (!pattern.test(value)) throw new DeploymentsConfigError(`kaws-deployments:${key} ${JSON.stringify(value)} is not valid; accepted: ${form}`);
+        return value;
+    };
+    return { organization: read("organization"), repository: read("repository") };
+}
+
+export function environmentFacts(env: Environment, root = repoRoot): EnvironmentFacts {
+    const config = loadStackConfig(root, env);
+    return { env, clusterName: config["kaws:clusterName"], region: config["aws:region"] };
+}
+
+const runFromRoot = "cd \"$(git rev-parse --show-toplevel)\" &&";
+
+/**
+ * Run before every operation, each in its own shell: install from the lock file, attach the add-ons stack's
+ * ESC environment, and gate on a preview with the kaws policy pack (DeploymentSettings has no policy-pack
+ * option, and the CLI's own preview/update in a deployment takes no extra flags).
+ */
+export function preRunCommands(organization: string, kind: ProjectKind, env: Environment): string[] {
+    const { project, repoDir } = projects[kind];
+    const stack = `${organization}/${project}/${env}`;
+    return [
+        `${runFromRoot} npm ci`,
+        ...(kind === "addons" ? [`${runFromRoot} pulumi -C ${repoDir} config env add ${escProject}/${addonsEscName(env)} --stack ${stack} --yes`] : []),
+        `${runFromRoot} pulumi -C ${repoDir} preview --stack ${stack} --policy-pack policy --non-interactive`,
+    ];
+}
+
+/**
+ * Who may assume an environment's deploy role: that environment's stacks of kaws and kaws-addons in Pulumi
+ * Deployments (sub claim pulumi:deploy:org:<org>:project:<project>:stack:<stack>:operation:<op>:scope:write,
+ * aud the organization: https://www.pulumi.com/docs/pulumi-cloud/deployments/oidc/), and its ESC environment
+ * kaws/aws-<env> (sub pulumi:environments:org:<org>:env:<project>/<environment>, aud aws:<org>:
+ * https://www.pulumi.com/docs/esc/guides/configuring-oidc/aws/).
+ */
+export function deployTrustPolicy(providerArn: string, organization: string, env: Environment): object {
+    const principal = { Federated: providerArn };
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "PulumiDeployments",
+                Effect: "Allow",
+                Principal: principal,
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: {
+                    StringEquals: { "api.pulumi.com/oidc:aud": organization },
+                    StringLike: { "api.pulumi.com/oidc:sub": Object.values(projects).map((p) => `pulumi:deploy:org:${organization}:project:${p.project}:stack:${env}:operation:*:scope:write`) },
+                },
+            },
+            {
+                Sid: "PulumiEsc",
+                Effect: "Allow",
+                Principal: principal,
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: {
+                    StringEquals: {
+                        "api.pulumi.com/oidc:aud": `aws:${organization}`,
+                        "api.pulumi.com/oidc:sub": `pulumi:environments:org:${organization}:env:${escProject}/${awsEscName(env)}`,
+                    },
+                },
+            },
+        ],
+    };
+}
+
+const iamRoleActions = [
+    "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+    "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
+    "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+    "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:AddRoleToInstanceProfile",
+    "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile",
+];
+
+const kmsKeyActions = [
+    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation", "kms:DisableKeyRotation",
+    "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+    "kms:UpdateKeyDescription", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
+];
+
+/**
+ * What an environment's deploy role may do: the services the infra stack manages, in its region, and only
+ * the cluster's own IAM roles and instance profiles (<cluster>-*, passed only to EC2 and VPC flow logs, with
+ * no managed policy but the SSM core one), key (tagged kaws:cluster), bucket, queue, rules and log groups.
+ * EC2, Auto Scaling, ELB and Route 53 are not narrowed further than the region.
+ */
+export function deployPolicy(facts: EnvironmentFacts, accountId: string): object {
+    const { clusterName: c, region } = facts;
+    const arn = (service: string, resource: string, inRegion = true) => `arn:aws:${service}:${inRegion ? region : ""}:${accountId}:${resource}`;
+    const inRegion = { StringEquals: { "aws:RequestedRegion": region } };
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "Network", Effect: "Allow", Action: ["ec2:*", "autoscaling:*", "elasticloadbalancing:*"], Resource: "*", Condition: inRegion },
+            { Sid: "Dns", Effect: "Allow", Action: "route53:*", Resource: "*" },
+            { Sid: "ClusterRoles", Effect: "Allow", Action: iamRoleActions, Resource: [arn("iam", `role/${c}-*`, false), arn("iam", `instance-profile/${c}-*`, false)] },
+            {
+                Sid: "ClusterRolePolicies", Effect: "Allow", Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], Resource: arn("iam", `role/${c}-*`, false),
+                Condition: { ArnEquals: { "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" } },
+            },
+            {
+                Sid: "PassClusterRoles", Effect: "Allow", Action: "iam:PassRole", Resource: arn("iam", `role/${c}-*`, false),
+                Condition: { StringEquals: { "iam:PassedToService": ["ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com"] } },
+            },
+            {
+                Sid: "ServiceLinkedRoles", Effect: "Allow", Action: "iam:CreateServiceLinkedRole", Resource: arn("iam", "role/aws-service-role/*", false),
+                Condition: { StringEquals: { "iam:AWSServiceName": ["autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"] } },
+            },
+            { Sid: "CreateClusterKey", Effect: "Allow", Action: "kms:CreateKey", Resource: "*", Condition: { StringEquals: { "aws:RequestTag/kaws:cluster": c, ...inRegion.StringEquals } } },
+            { Sid: "ListKeys", Effect: "Allow", Action: ["kms:ListAliases", "kms:ListKeys"], Resource: "*" },
+            { Sid: "ClusterKey", Effect: "Allow", Action: kmsKeyActions, Resource: arn("kms", "key/*"), Condition: { StringEquals: { "aws:ResourceTag/kaws:cluster": c } } },
+            { Sid: "ClusterKeyAlias", Effect: "Allow", Action: ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], Resource: arn("kms", `alias/kaws-${c}`) },
+            { Sid: "ClusterBucket", Effect: "Allow", Action: "s3:*", Resource: [`arn:aws:s3:::${c}-assets-*`, `arn:aws:s3:::${c}-assets-*/*`] },
+            { Sid: "ClusterQueue", Effect: "Allow", Action: "sqs:*", Resource: arn("sqs", `${c}-*`) },
+            { Sid: "ClusterRules", Effect: "Allow", Action: "events:*", Resource: arn("events", `rule/${c}-*`) },
+            { Sid: "ClusterLogs", Effect: "Allow", Action: "logs:*", Resource: [arn("logs", `log-group:/kaws/${c}/*`), arn("logs", `log-group:/kaws/${c}/*:*`)] },
+            { Sid: "DescribeLogs", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
+        ],
+    };
+}
+
+/** ESC: short-lived AWS credentials from the deploy role, as environment variables (`pulumi env run kaws/aws-<env> -- kaws up <env>`). */
+export function awsEnvironment(env: Environment, roleArn: string): object {
+    return {
+        values: {
+            aws: { login: { "fn::open::aws-login": { oidc: { roleArn, sessionName: `kaws-${env}`, duration: "1h" } } } },
+            environmentVariables: {
+                AWS_ACCESS_KEY_ID: "${aws.login.accessKeyId}",
+                AWS_SECRET_ACCESS_KEY: "${aws.login.secretAccessKey}",
+                AWS_SESSION_TOKEN: "${aws.login.sessionToken}",
+            },
+        },
+    };
+}
+
+/**
+ * ESC: the add-ons stack's config from the infra stack's outputs, under the keys automation/driver.ts
+ * addonsConfigFrom writes; structured outputs as JSON strings, secret outputs stay secret.
+ */
+export function addonsEnvironment(env: Environment): object {
+    return {
+        values: {
+            infra: { "fn::open::pulumi-stacks": { stacks: { [env]: { stack: `${projects.infra.project}/${env}` } } } },
+            pulumiConfig: {
+                "kaws-addons:addonSettings": { "fn::toJSON": `\${infra.${env}.addonSettings}` },
+                "kaws-addons:addonSecrets": { "fn::toJSON": `\${infra.${env}.addonSecrets}` },
+                "kaws-addons:kubeconfig": `\${infra.${env}.kubeconfig}`,
+            },
+        },
+    };
+}
