@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 import { evaluateStack, Evaluation, RecordedResource } from "../automation/offline/engine";
 import { nodeFilesOf } from "../automation/offline/render";
 import { loadStackConfig } from "../automation/stackConfig";
@@ -70,3 +71,26 @@ export function throwawayProject(): string {
     return dir;
 }
 
+
+/** Every file below dir with its content (a symbolic link as "-> target", not followed), to prove nothing changed. */
+export function snapshotFiles(dir: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (sub: string) => {
+        for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
+            const relative = path.join(sub, entry.name);
+            if (entry.isDirectory()) walk(relative);
+            else if (entry.isSymbolicLink()) out[relative] = `-> ${fs.readlinkSync(path.join(dir, relative))}`;
+            else if (entry.isFile()) out[relative] = fs.readFileSync(path.join(dir, relative), "utf8");
+        }
+    };
+    walk("");
+    return out;
+}
+
+/** Edits the `config:` of a throwaway project's Pulumi.<env>.yaml in place. */
+export function editStackFile(dir: string, env: string, edit: (config: Record<string, any>) => void): void {
+    const file = path.join(dir, `Pulumi.${env}.yaml`);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8"));
+    edit(doc.config);
+    fs.writeFileSync(file, YAML.stringify(doc));
+}

@@ -5,25 +5,11 @@ import * as YAML from "yaml";
 import { CliDeps, exitCodes, runCli } from "../../automation/cli";
 import { configSchema } from "../../plan/config";
 import { preflightEnvironment } from "../../automation/aws";
-import { throwawayProject } from "../harness";
+import { snapshotFiles, throwawayProject } from "../harness";
 
 // Bad input, as a new user types it: stack configuration, CLI arguments and the files and environment
 // around them. Every case must end with its exit code, a first line `kaws: <key or argument>: … accepted: …`
 // (or the named key's problem), no stack trace, no secret, and nothing written or created anywhere.
-
-/** Every file below dir (links not followed) with its content. */
-function snapshot(dir: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    const walk = (sub: string) => {
-        for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
-            const relative = path.join(sub, entry.name);
-            if (entry.isDirectory()) walk(relative);
-            else out[relative] = entry.isSymbolicLink() ? `-> ${fs.readlinkSync(path.join(dir, relative))}` : fs.readFileSync(path.join(dir, relative), "utf8");
-        }
-    };
-    walk("");
-    return out;
-}
 
 interface Case {
     readonly what: string;
@@ -197,7 +183,7 @@ describe("bad input: one clear line, the right exit code, nothing written", func
                     fs.writeFileSync(file, YAML.stringify(doc));
                 }
                 for (const [file, text] of Object.entries(c.files ?? {})) fs.writeFileSync(path.join(dir, file), text);
-                const before = snapshot(dir);
+                const before = snapshotFiles(dir);
                 const savedEnv = { ...process.env };
                 for (const [key, value] of Object.entries(c.env ?? {})) {
                     if (value === undefined) delete process.env[key];
@@ -216,7 +202,7 @@ describe("bad input: one clear line, the right exit code, nothing written", func
                 else expect(stderr.split("\n")[0]).to.match(c.line);
                 expect(stderr, "no stack trace").to.not.match(/\n\s+at \S+ \(|Error: .*\n\s+at /);
                 expect(stderr + stdout, "no secret").to.not.match(/PRIVATE KEY|client-key-data|token: [a-z0-9]{6}\.[a-z0-9]{16}|fakeSecretKeyThatMustNeverBePrinted/);
-                expect(snapshot(dir), "nothing written or created").to.deep.equal(before);
+                expect(snapshotFiles(dir), "nothing written or created").to.deep.equal(before);
             } finally {
                 for (const [file, text] of Object.entries(stackFiles)) fs.writeFileSync(path.join(dir, file), text);
                 for (const file of Object.keys(c.files ?? {}).filter((f) => !(f in stackFiles))) fs.rmSync(path.join(dir, file), { force: true });

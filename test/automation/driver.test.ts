@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import { supportedReleases } from "../../plan/versions";
-import * as YAML from "yaml";
 import { ValidationRequest, ValidationResult } from "../../automation/validate";
 import { fakeAddonSettings } from "../fixtures/addonContract";
 import { execFileSync } from "child_process";
@@ -14,7 +13,7 @@ import {
 } from "../../automation/driver";
 import { ApiNotReadyError } from "../../automation/wait";
 import { PlannedStep } from "../../automation/disruptionGuard";
-import { evaluate, root, throwawayProject } from "../harness";
+import { evaluate, root, throwawayProject, editStackFile } from "../harness";
 
 const secrets = {
     weavePassword: "fake-weave-SECRET-0123456789abcdef",
@@ -266,11 +265,10 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         let dir: string;
         before(() => {
             dir = throwawayProject();
-            const file = path.join(dir, "Pulumi.dev.yaml");
-            const doc = YAML.parse(fs.readFileSync(file, "utf8"));
-            doc.config["kaws:kubernetesVersion"] = older;
-            doc.config["kaws:workerPools"].push({ ...doc.config["kaws:workerPools"][0], name: "batch" });
-            fs.writeFileSync(file, YAML.stringify(doc));
+            editStackFile(dir, "dev", (config) => {
+                config["kaws:kubernetesVersion"] = older;
+                config["kaws:workerPools"].push({ ...config["kaws:workerPools"][0], name: "batch" });
+            });
         });
         after(() => fs.rmSync(dir, { recursive: true, force: true }));
         const notReady: ValidationResult = { ready: false, rows: [{ check: "control plane nodes", status: "not ready", detail: `0/1 Ready (expected 1); not ready: ip-10-0-0-1 (kubelet v${older}, expected v${newest})` }] };

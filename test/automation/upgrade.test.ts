@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { KubeObject } from "../../addons";
 import { exitCodes, runCli } from "../../automation/cli";
 import { evaluateStack } from "../../automation/offline/engine";
@@ -10,7 +9,7 @@ import { loadStackConfig } from "../../automation/stackConfig";
 import { removedApiUses, upgradeRefusals, upgradeWaves } from "../../automation/upgrade";
 import { ClusterConfig, parseClusterConfig } from "../../plan/config";
 import { supportedReleases } from "../../plan/versions";
-import { root, throwawayProject } from "../harness";
+import { root, throwawayProject, editStackFile } from "../harness";
 
 const configAt = (env: string, version: string): ClusterConfig => parseClusterConfig({ ...loadStackConfig(root, env), "kaws:kubernetesVersion": version });
 const releases = Object.keys(supportedReleases).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
@@ -91,10 +90,7 @@ describe(`kaws upgrade (${older} → ${newest}, the two newest pinned releases)`
         let dir: string;
         before(() => {
             dir = throwawayProject();
-            const file = path.join(dir, "Pulumi.dev.yaml");
-            const doc = YAML.parse(fs.readFileSync(file, "utf8"));
-            doc.config["kaws:kubernetesVersion"] = older;
-            fs.writeFileSync(file, YAML.stringify(doc));
+            editStackFile(dir, "dev", (config) => { config["kaws:kubernetesVersion"] = older; });
         });
         after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

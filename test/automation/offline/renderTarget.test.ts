@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { exitCodes, runCli } from "../../../automation/cli";
 import { renderMarker } from "../../../automation/offline/renderTarget";
-import { root } from "../../harness";
+import { root, snapshotFiles } from "../../harness";
 
 // `kaws render --out` never deletes what kaws did not write: every refusal is one line, exit 2, and leaves
 // everything as it was; a previous render is replaced only through a staged folder swapped in.
@@ -15,20 +15,6 @@ async function render(out: string | undefined, cwd: string) {
     const started = Date.now();
     const code = await runCli(["render", "dev", ...(out === undefined ? [] : ["--out", out])], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, root, undefined, cwd);
     return { code, stdout, stderr, ms: Date.now() - started };
-}
-
-/** Every file below a folder with its content, to prove nothing changed. */
-function snapshot(dir: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    const walk = (sub: string) => {
-        for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
-            const relative = path.join(sub, entry.name);
-            if (entry.isDirectory()) walk(relative);
-            else if (entry.isFile()) out[relative] = fs.readFileSync(path.join(dir, relative), "utf8");
-        }
-    };
-    walk("");
-    return out;
 }
 
 describe("kaws render --out safety", function () {
@@ -61,14 +47,14 @@ describe("kaws render --out safety", function () {
     ];
     for (const [what, out, message] of refusals) {
         it(`refuses ${what} in one line, exit 2, and changes nothing`, async () => {
-            const before = snapshot(sandbox);
+            const before = snapshotFiles(sandbox);
             const r = await render(out(sandbox), sandbox);
             expect(r.code).to.equal(exitCodes.usage);
             expect(r.stderr).to.match(message);
             expect(r.stderr.trim().split("\n"), "one line").to.have.length(1);
             expect(r.stderr).to.not.match(/\n\s+at /);
             expect(r.stdout).to.equal("");
-            expect(snapshot(sandbox)).to.deep.equal(before);
+            expect(snapshotFiles(sandbox)).to.deep.equal(before);
             expect(r.ms, "fails fast, before evaluating").to.be.below(3000);
         });
     }
@@ -95,12 +81,12 @@ describe("kaws render --out safety", function () {
     it("replaces a previous render whole (a stale file goes), and nothing beside it", async () => {
         expect((await render("out", sandbox)).code).to.equal(exitCodes.ok);
         fs.writeFileSync(path.join(sandbox, "out", "stale.txt"), "from an older render");
-        const beside = { ...snapshot(sandbox) };
+        const beside = { ...snapshotFiles(sandbox) };
         delete beside["out/stale.txt"];
         const r = await render("out", sandbox);
         expect(r.code, r.stderr).to.equal(exitCodes.ok);
         expect(fs.existsSync(path.join(sandbox, "out", "stale.txt"))).to.equal(false);
-        const after = snapshot(sandbox);
+        const after = snapshotFiles(sandbox);
         for (const file of Object.keys(beside).filter((f) => !f.startsWith("out/"))) expect(after[file], file).to.equal(beside[file]);
         expect(fs.readdirSync(sandbox).filter((f) => f.includes(".kaws-")), "no staging folders left").to.deep.equal([]);
     });
