@@ -367,6 +367,26 @@ export async function preview(env: string, deps: DriverDeps): Promise<void> {
     });
 }
 
+/** Applies a stack as one stage (after `configure`, when given); its outputs join the redactor. */
+async function upStage(run: Run, stage: string, stack: StackHandle, configure?: () => Promise<void>): Promise<StackOutputs> {
+    return run.stage(stage, async () => {
+        await configure?.();
+        const result = await stack.up(run.operation);
+        run.redactor.addOutputs(result.outputs);
+        return { value: result.outputs, detail: formatChanges(result.changes) };
+    });
+}
+
+/** Validates as one stage, printing the table; a cluster that is not ready fails it with `notReady`'s error. */
+async function validationStage(run: Run, stage: string, check: (onProgress: (line: string) => void) => Promise<ValidationResult>, notReady: (result: ValidationResult) => Error): Promise<void> {
+    await run.stage(stage, async () => {
+        const result = await check((line) => run.out(`${line}\n`));
+        run.out(formatValidation(result));
+        if (!result.ready) throw notReady(result);
+        return { value: undefined, detail: `${result.rows.length} checks ok` };
+    });
+}
+
 /** `kaws up <env>`: preflight (when deps.preflight is given; its problems stop the run) → infra up → wait for /readyz → add-ons up. A failed stage stops the run. */
 export async function up(env: string, deps: DriverDeps): Promise<void> {
     if (deps.preflight) await runPreflight(env, deps.preflight, deps);
@@ -390,11 +410,7 @@ export async function up(env: string, deps: DriverDeps): Promise<void> {
         }
         let outputs: StackOutputs = {};
         try {
-            outputs = await run.stage(`infra up (${infra.name})`, async () => {
-                const result = await infra.up(run.operation);
-                run.redactor.addOutputs(result.outputs);
-                return { value: result.outputs, detail: formatChanges(result.changes) };
-            });
+            outputs = await upStage(run, `infra up (${infra.name})`, infra);
         } catch (err) {
             run.skip("wait for API", "infra failed");
             run.skip("add-ons up", "infra failed");
@@ -408,19 +424,10 @@ export async function up(env: string, deps: DriverDeps): Promise<void> {
             throw err;
         }
         const addons = await deps.stacks.addons(env);
-        await run.stage(`add-ons up (${addons.name})`, async () => {
-            await addons.setConfig(config);
-            const result = await addons.up(run.operation);
-            return { value: undefined, detail: formatChanges(result.changes) };
-        });
+        await upStage(run, `add-ons up (${addons.name})`, addons, () => addons.setConfig(config));
         const validate = deps.validate;
         if (validate) {
-            await run.stage("validate", async () => {
-                const result = await validate(outputs, deps.signal, (line) => deps.stdout(`${line}\n`));
-                deps.stdout(formatValidation(result));
-                if (!result.ready) throw new ClusterNotReadyError(result);
-                return { value: undefined, detail: `${result.rows.length} checks ok` };
-            });
+            await validationStage(run, "validate", (onProgress) => validate(outputs, deps.signal, onProgress), (result) => new ClusterNotReadyError(result));
         }
     });
 }
@@ -456,26 +463,13 @@ export async function upgrade(env: string, steps: readonly UpgradeStep[], deps: 
         for (const [i, step] of steps.entries()) {
             const wave = `wave ${i + 1} (${step.name})`;
             if (Object.keys(step.settings).length > 0) {
-                outputs = await run.stage(`${wave}: infra up`, async () => {
-                    await infra.setConfig(Object.fromEntries(Object.entries(step.settings).map(([key, value]) => [key, { value, secret: false }])));
-                    const result = await infra.up(run.operation);
-                    run.redactor.addOutputs(result.outputs);
-                    return { value: result.outputs, detail: formatChanges(result.changes) };
-                });
+                const settings = Object.fromEntries(Object.entries(step.settings).map(([key, value]) => [key, { value, secret: false }]));
+                outputs = await upStage(run, `${wave}: infra up`, infra, () => infra.setConfig(settings));
             } else {
                 const addons = await deps.stacks.addons(env);
-                await run.stage(`${wave}: add-ons up`, async () => {
-                    await addons.setConfig(addonsConfigFrom(outputs));
-                    const result = await addons.up(run.operation);
-                    return { value: undefined, detail: formatChanges(result.changes) };
-                });
+                await upStage(run, `${wave}: add-ons up`, addons, () => addons.setConfig(addonsConfigFrom(outputs)));
             }
-            await run.stage(`${wave}: gate`, async () => {
-                const result = await step.gate(outputs, deps.signal, (line) => run.out(`${line}\n`));
-                run.out(formatValidation(result));
-                if (!result.ready) throw new UpgradeGateError(step.name, result, env);
-                return { value: undefined, detail: `${result.rows.length} checks ok` };
-            });
+            await validationStage(run, `${wave}: gate`, (onProgress) => step.gate(outputs, deps.signal, onProgress), (result) => new UpgradeGateError(step.name, result, env));
         }
     });
 }
