@@ -20,7 +20,7 @@ import {
 import { planCluster } from "../plan/cluster";
 import type { JanitorResult, Leftover } from "./janitor";
 import { DisruptionError } from "./disruptionGuard";
-import { UpgradeRefusedError } from "./upgrade";
+import { UpgradeRefusedError, formatUpgradePlan, planUpgrade } from "./upgrade";
 
 /** Exit codes (README "Exit codes"). */
 export const exitCodes = {
@@ -180,13 +180,11 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         .action(async (env: string, opts: { to: string; plan?: boolean; wait: string }, command: Command) => {
             environment(command, env);
             const gateWaitMs = parseDuration(opts.wait);
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const planner = require("./upgrade") as typeof import("./upgrade");
-            const plan = await planner.planUpgrade(root, env, opts.to);
-            io.stdout(planner.formatUpgradePlan(plan));
+            const plan = await planUpgrade(root, env, opts.to);
+            io.stdout(formatUpgradePlan(plan));
             if (plan.removedApis.length > 0) throw new Error(`${plan.removedApis.length} add-on object(s) use APIs ${plan.to} no longer serves`);
             if (opts.plan) return;
-            if (plan.etcd.from !== plan.etcd.to) throw new planner.UpgradeRefusedError([`etcd moves from ${plan.etcd.from} to ${plan.etcd.to}: upgrade it first, one member at a time (README "etcd"), then run this again`]);
+            if (plan.etcd.from !== plan.etcd.to) throw new UpgradeRefusedError([`etcd moves from ${plan.etcd.from} to ${plan.etcd.to}: upgrade it first, one member at a time (README "etcd"), then run this again`]);
             const d = cliDeps();
             const check = d.validate;
             if (!check) throw new Error("no cluster validation is available to gate the waves");

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { KubeObject, addonFileName } from "../addons";
-import { ClusterConfig, parseClusterConfig, parseVersion, skewProblem } from "../plan/config";
+import { ClusterConfig, compareVersions, parseClusterConfig, parseVersion, skewProblem } from "../plan/config";
 import { supportedReleases } from "../plan/versions";
 import { evaluateStack } from "./offline/engine";
 import { addonObjectsOf } from "./offline/render";
@@ -15,7 +15,9 @@ interface RemovedApi {
     readonly use: string;
 }
 
-const removedApis: { source: string; removed: RemovedApi[] } = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "plan", "removedApis.json"), "utf8"));
+let removedApiTable: { source: string; removed: RemovedApi[] } | undefined;
+/** plan/removedApis.json, read when an upgrade is planned (not at every CLI start). */
+const removedApis = (): { source: string; removed: RemovedApi[] } => (removedApiTable ??= JSON.parse(fs.readFileSync(path.join(__dirname, "..", "plan", "removedApis.json"), "utf8")));
 
 /** An object that a cluster at the target version would not serve. */
 export interface RemovedApiUse {
@@ -58,10 +60,7 @@ export class UpgradeRefusedError extends Error {
 }
 
 const minorOf = (version: string) => parseVersion(version)!.slice(0, 2).join(".");
-const compare = (a: string, b: string) => {
-    const [x, y] = [parseVersion(a)!, parseVersion(b)!];
-    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
-};
+const compare = (a: string, b: string) => compareVersions(parseVersion(a)!, parseVersion(b)!);
 
 /** Why kaws will not upgrade `config` to `to`, one line each (empty: it will). */
 export function upgradeRefusals(config: ClusterConfig, to: string): string[] {
@@ -85,7 +84,7 @@ export function upgradeRefusals(config: ClusterConfig, to: string): string[] {
 
 /** The add-on objects whose API version the target no longer serves. */
 export function removedApiUses(objects: readonly KubeObject[], to: string): RemovedApiUse[] {
-    return objects.flatMap((obj) => removedApis.removed
+    return objects.flatMap((obj) => removedApis().removed
         .filter((r) => r.apiVersion === obj.apiVersion && r.kinds.includes(obj.kind) && compare(`${r.removedIn}.0`, to) <= 0)
         .map((r) => ({ object: addonFileName(obj).replace(/\.yaml$/, ""), apiVersion: r.apiVersion, removedIn: r.removedIn, use: r.use })));
 }
@@ -159,7 +158,7 @@ export function formatUpgradePlan(plan: UpgradePlan): string {
     plan.waves.forEach((w, i) => lines.push(`wave ${i + 1}: ${w.name}`, `  change: ${w.change}`, `  how:    ${w.how}`, `  gate:   ${w.gate}`));
     lines.push("");
     if (plan.removedApis.length === 0) {
-        lines.push(`removed APIs: none of the rendered add-on objects uses an API ${plan.to} no longer serves (${removedApis.source})`);
+        lines.push(`removed APIs: none of the rendered add-on objects uses an API ${plan.to} no longer serves (${removedApis().source})`);
     } else {
         lines.push(`removed APIs: ${plan.removedApis.length} add-on object(s) use an API ${plan.to} no longer serves; migrate them before upgrading:`);
         for (const r of plan.removedApis) lines.push(`  ${r.object}: ${r.apiVersion} (removed in ${r.removedIn}); use ${r.use}`);

@@ -316,6 +316,9 @@ export function parseVersion(version: string): [number, number, number] | undefi
     return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
+/** Orders two parsed versions: negative, zero or positive as `a` is older than, equal to or newer than `b`. */
+export const compareVersions = (a: readonly number[], b: readonly number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+
 /**
  * Why a kubelet at `poolVersion` may not join a control plane at `controlPlaneVersion`, or undefined if it
  * may. The Kubernetes version skew policy (https://kubernetes.io/releases/version-skew-policy/, "kubelet"):
@@ -328,7 +331,7 @@ export function skewProblem(poolVersion: string, controlPlaneVersion: string): s
     const cp = parseVersion(controlPlaneVersion);
     if (!pool) return "is not a version like 1.36.4";
     if (!cp) return `cannot be compared with kaws:kubernetesVersion ${show(controlPlaneVersion)}, which is not a version like 1.36.4`;
-    const order = pool[0] - cp[0] || pool[1] - cp[1] || pool[2] - cp[2];
+    const order = compareVersions(pool, cp);
     if (order > 0) return `is newer than kaws:kubernetesVersion ${show(controlPlaneVersion)}`;
     if (pool[0] !== cp[0]) return `is of another major version than kaws:kubernetesVersion ${show(controlPlaneVersion)}`;
     const maxOlder = pool[0] === 1 && pool[1] < 25 ? 2 : 3;
