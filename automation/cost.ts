@@ -3,6 +3,7 @@ import * as path from "path";
 import { Evaluation, RecordedResource, evaluateStack } from "./offline/engine";
 import { placeholderId } from "./offline/placeholders";
 import { loadStackConfig } from "./stackConfig";
+import { unwrapSecret } from "./offline/secrets";
 
 /**
  * Monthly cost of an evaluated stack, read from the resources the program registered (never from a
@@ -146,15 +147,8 @@ const T = {
 /** The resource types priced here (the rest of the graph is free or billed per request). */
 export const pricedResourceTypes: readonly string[] = [T.group, T.nat, T.eip, T.lb, T.volume, T.kms, T.zone, T.flowLog, ...T.buckets];
 
-const secretSignature = "4dabf18193072939515e22adb298388d";
-
-function plain(value: unknown): unknown {
-    if (value !== null && typeof value === "object" && secretSignature in (value as object)) return (value as { value: unknown }).value;
-    return value;
-}
-
 const num = (value: unknown): number | undefined => {
-    const v = plain(value);
+    const v = unwrapSecret(value);
     const n = typeof v === "string" ? Number(v) : v;
     return typeof n === "number" && Number.isFinite(n) ? n : undefined;
 };
@@ -189,8 +183,8 @@ interface GroupCapacity {
 /** Resolves a launch template reference (placeholder id, name or the template's own id input). */
 function templateFor(evaluation: Evaluation, spec: Record<string, unknown> | undefined): RecordedResource | undefined {
     if (!spec) return undefined;
-    const id = plain(spec.id ?? spec.launchTemplateId);
-    const name = plain(spec.name ?? spec.launchTemplateName);
+    const id = unwrapSecret(spec.id ?? spec.launchTemplateId);
+    const name = unwrapSecret(spec.name ?? spec.launchTemplateName);
     return ofType(evaluation, T.launchTemplate).find((lt) =>
         (id !== undefined && id === placeholderId(lt.name)) || (name !== undefined && (name === lt.inputs.name || name === placeholderId(lt.name))));
 }
@@ -226,7 +220,7 @@ interface SnapshotPlan {
 /** The etcd snapshot schedule as the stack renders it: per member quota and timer, and how long S3 keeps each one. */
 function etcdSnapshots(evaluation: Evaluation): SnapshotPlan | undefined {
     const objects = ofType(evaluation, T.object);
-    const byKey = new Map(objects.map((o) => [String(plain(o.inputs.key)), String(plain(o.inputs.content) ?? "")]));
+    const byKey = new Map(objects.map((o) => [String(unwrapSecret(o.inputs.key)), String(unwrapSecret(o.inputs.content) ?? "")]));
     const members: SnapshotPlan["members"] = [];
     for (const [key, content] of byKey) {
         const m = /^nodes\/(etcd-\d+)\/etc\/systemd\/system\/kaws-etcd-snapshot\.timer$/.exec(key);
@@ -329,7 +323,7 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
         add({ item: `NAT gateway ${nat.name} data processed`, resource: ref(nat), quantity: u.natGatewayGBPerMonth, unit: "GB", unitPrice: need.price("natGateway.perGB", prices.natGateway?.perGB),
             assumption: `${u.natGatewayGBPerMonth} GB processed per NAT gateway per month (natGatewayGBPerMonth)` });
         const isPublic = nat.inputs.connectivityType !== "private";
-        if (isPublic && !eipIds.has(plain(nat.inputs.allocationId) as string)) {
+        if (isPublic && !eipIds.has(unwrapSecret(nat.inputs.allocationId) as string)) {
             add({ item: `public IPv4 ${nat.name} (NAT gateway address)`, resource: ref(nat), quantity: 1, unit: "address-month", unitPrice: ipv4 });
         }
     }
@@ -342,7 +336,7 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
         add({ item: `load balancer ${lb.name} (${kind})`, resource: ref(lb), quantity: 1, unit: "lb-month", unitPrice: hourly(`${key}.hourly`, p?.hourly) });
         add({ item: `load balancer ${lb.name} capacity units`, resource: ref(lb), quantity: u.nlbLcuPerHour * h, unit: "LCU-hour", unitPrice: need.price(`${key}.perLcuHour`, p?.perLcuHour),
             assumption: `${u.nlbLcuPerHour} LCU per hour on average per load balancer (nlbLcuPerHour)` });
-        if (plain(lb.inputs.internal) !== true) {
+        if (unwrapSecret(lb.inputs.internal) !== true) {
             const subnets = (lb.inputs.subnets ?? lb.inputs.subnetMappings ?? []).length;
             add({ item: `public IPv4 ${lb.name} (one per subnet)`, resource: ref(lb), quantity: subnets, unit: "address-month", unitPrice: ipv4 });
         }
@@ -363,7 +357,7 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
         if ((flow.inputs.logDestinationType ?? "cloud-watch-logs") !== "cloud-watch-logs") continue;
         add({ item: `flow log ${flow.name} ingestion`, resource: ref(flow), quantity: u.flowLogGBPerMonth, unit: "GB", unitPrice: need.price("cloudwatchLogsIngest", prices.cloudwatchLogsIngest),
             assumption: `${u.flowLogGBPerMonth} GB of flow-log records per month (flowLogGBPerMonth)` });
-        const group = logGroups.find((g) => String(plain(flow.inputs.logDestination) ?? "").endsWith(`/${g.name}`) || plain(flow.inputs.logGroupName) === g.inputs.name);
+        const group = logGroups.find((g) => String(unwrapSecret(flow.inputs.logDestination) ?? "").endsWith(`/${g.name}`) || unwrapSecret(flow.inputs.logGroupName) === g.inputs.name);
         const retention = num(group?.inputs.retentionInDays);
         if (group && retention) {
             const stored = (u.flowLogGBPerMonth * retention) / 30;

@@ -1,4 +1,4 @@
-import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { isSecretEnvelope } from "../automation/offline/secrets";
 
 /**
  * A resource as a policy sees it: `props` are its inputs with secrets unwrapped (as the policy host gives them),
@@ -57,12 +57,9 @@ export const T = {
     role: "aws:iam/role:Role",
 } as const;
 
-const isSecret = (value: unknown): value is { value: unknown } =>
-    !!value && typeof value === "object" && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
-
 /** The value with every secret unwrapped, as the policy host hands props to a policy. */
 export function plain(value: unknown): any {
-    if (isSecret(value)) return plain(value.value);
+    if (isSecretEnvelope(value)) return plain(value.value);
     if (Array.isArray(value)) return value.map(plain);
     if (value && typeof value === "object" && value.constructor === Object) {
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
@@ -186,7 +183,7 @@ const noWildcardActions: ResourceRule = {
 const privateKey = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
 
 function plainPrivateKeys(value: unknown, path: string): string[] {
-    if (isSecret(value)) return [];
+    if (isSecretEnvelope(value)) return [];
     if (typeof value === "string") return privateKey.test(value) ? [path] : [];
     if (Array.isArray(value)) return value.flatMap((v, i) => plainPrivateKeys(v, `${path}[${i}]`));
     if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plainPrivateKeys(v, path ? `${path}.${k}` : k));

@@ -8,6 +8,7 @@ import { CostError, CostReport, loadPrices, priceStack } from "../cost";
 import { manifestName } from "../../nodes/fileDelivery";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
 import { addonSecretFields, parseAddonSettings } from "../../addons/settings";
+import { isSecretEnvelope } from "./secrets";
 
 // Secret inputs are recorded in Pulumi's secret envelope; a rendered file holds the value itself.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -29,16 +30,12 @@ export interface Plan {
     readonly outputs: Record<string, unknown>;
 }
 
-/** Pulumi's marker of a secret value inside recorded inputs. */
-const secretSignature = ["4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"] as const;
-
 /** Inputs with every secret replaced by "[secret]", at any depth. */
 export function redactInputs(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(redactInputs);
     if (value === null || typeof value !== "object") return value;
-    const record = value as Record<string, unknown>;
-    if (record[secretSignature[0]] === secretSignature[1]) return redacted;
-    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, redactInputs(inner)]));
+    if (isSecretEnvelope(value)) return redacted;
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactInputs(inner)]));
 }
 
 /** What a reviewer reads for a resource: node files and user data point at their rendered file instead of repeating it. */

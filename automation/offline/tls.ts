@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import * as crypto from "crypto";
 import * as x509 from "@peculiar/x509";
+import { unwrapSecret } from "./secrets";
 
 /** Handles resource types whose outputs must be really computed offline (for example signed certificates). */
 export type ResourceComputer = (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
@@ -49,12 +50,6 @@ const subjectAttributes: [string, string][] = [
     ["country", "C"], ["province", "ST"], ["locality", "L"], ["streetAddresses", "street"], ["postalCode", "postalCode"],
     ["organization", "O"], ["organizationalUnit", "OU"], ["commonName", "CN"], ["serialNumber", "serialNumber"],
 ];
-
-/** Secret inputs may reach the mock still wrapped in Pulumi's secret envelope. */
-function plain(value: any): any {
-    if (value && typeof value === "object" && value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return plain(value.value);
-    return value;
-}
 
 interface SigningKeys {
     readonly privateKey: CryptoKey;
@@ -126,7 +121,7 @@ function generatePrivateKey(inputs: Record<string, any>): Record<string, unknown
 function subjectName(subject: Record<string, any> | undefined): x509.JsonName {
     const name: x509.JsonName = [];
     for (const [field, attribute] of subjectAttributes) {
-        const value = plain(subject?.[field]);
+        const value = unwrapSecret(subject?.[field]);
         if (value === undefined || value === null || value === "") continue;
         name.push({ [attribute]: Array.isArray(value) ? value : [String(value)] });
     }
@@ -183,7 +178,7 @@ function certificateOutputs(cert: x509.X509Certificate, times: { notBefore: Date
 }
 
 async function selfSignedCert(inputs: Record<string, any>): Promise<Record<string, unknown>> {
-    const keys = await importKeyPair(plain(inputs.privateKeyPem));
+    const keys = await importKeyPair(unwrapSecret(inputs.privateKeyPem));
     const times = validity(inputs);
     const extensions = [...usageExtensions(inputs), ...alternativeNames(inputs)];
     if (inputs.setSubjectKeyId || inputs.isCaCertificate) extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
@@ -199,7 +194,7 @@ async function selfSignedCert(inputs: Record<string, any>): Promise<Record<strin
 }
 
 async function certRequest(inputs: Record<string, any>): Promise<Record<string, unknown>> {
-    const keys = await importKeyPair(plain(inputs.privateKeyPem));
+    const keys = await importKeyPair(unwrapSecret(inputs.privateKeyPem));
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({
         name: subjectName(inputs.subject),
         signingAlgorithm: keys.signingAlgorithm,
@@ -210,9 +205,9 @@ async function certRequest(inputs: Record<string, any>): Promise<Record<string, 
 }
 
 async function locallySignedCert(inputs: Record<string, any>): Promise<Record<string, unknown>> {
-    const ca = new x509.X509Certificate(plain(inputs.caCertPem));
-    const caKeys = await importKeyPair(plain(inputs.caPrivateKeyPem));
-    const csr = new x509.Pkcs10CertificateRequest(plain(inputs.certRequestPem));
+    const ca = new x509.X509Certificate(unwrapSecret(inputs.caCertPem));
+    const caKeys = await importKeyPair(unwrapSecret(inputs.caPrivateKeyPem));
+    const csr = new x509.Pkcs10CertificateRequest(unwrapSecret(inputs.certRequestPem));
     if (!(await csr.verify())) throw new Error("offline tls: certificate request signature does not verify");
     const times = validity(inputs);
     const subjectPublicKey = await csr.publicKey.export();

@@ -1,0 +1,10 @@
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+
+/** Pulumi's envelope around a secret value, as secret inputs reach the mock monitor and the recorded resources. */
+export const isSecretEnvelope = (value: unknown): value is { value: unknown } =>
+    !!value && typeof value === "object" && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
+
+/** The value inside its secret envelopes, if any (not descending into objects). */
+export function unwrapSecret(value: unknown): any {
+    return isSecretEnvelope(value) ? unwrapSecret(value.value) : value;
+}
