@@ -1,3 +1,5 @@
+import { parseUrn } from "./urn";
+
 /**
  * The quorum guard: what `kaws up` refuses to apply without --allow-disruption. A policy pack sees the
  * planned inputs, not the engine's replacements, so this reads the steps of a preview instead.
@@ -23,12 +25,6 @@ export interface StatefulResources {
 const removing = new Set(["delete", "replace", "create-replacement", "delete-replaced", "discard", "discard-replaced"]);
 
 const memberTypes = new Set(["aws:ebs/volume:Volume", "aws:ec2/networkInterface:NetworkInterface", "aws:autoscaling/group:Group"]);
-
-/** `urn:pulumi:<stack>::<project>::<parent types $-joined>$<type>::<name>` → its parent type chain and name. */
-function parseUrn(urn: string): { types: string[]; name: string } {
-    const parts = urn.split("::");
-    return { types: (parts[2] ?? "").split("$"), name: parts.slice(3).join("::") };
-}
 
 /**
  * Every plan that may not run unattended, one line each: it removes more etcd members' volumes, ENIs

@@ -1,4 +1,5 @@
 import { isSecretEnvelope } from "../automation/offline/secrets";
+import { parseUrn } from "../automation/urn";
 
 /**
  * A resource as a policy sees it: `props` are its inputs with secrets unwrapped (as the policy host gives them),
@@ -135,7 +136,7 @@ const anywhere = (cidrs: unknown) => list(cidrs).filter((c) => c === "0.0.0.0/0"
 // recognised by the fact in its URN that the kaws:controlplane:ApiLoadBalancer component is its parent; only its
 // inline ingress is exempt (standalone rules are always checked; the program attaches none to it).
 const apiLoadBalancerComponent = "kaws:controlplane:ApiLoadBalancer";
-const parentType = (urn: string) => urn.split("::")[2]?.split("$").slice(-2, -1)[0];
+const parentType = (urn: string) => parseUrn(urn).types.at(-2);
 
 const noIngressFromAnywhere: ResourceRule = {
     kind: "resource",

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { computedAttributes, invokeResult, placeholderId } from "./placeholders";
 import { StackConfig, projectName } from "../stackConfig";
 import { ResourceComputer, offlineTlsComputer } from "./tls";
+import { parseUrn } from "../urn";
 
 // The runtime's settings module is not part of the public API; the offline engine needs its monitor
 // (to see each registration's parent) and its RPC queue (to know when the program has finished).
@@ -62,7 +63,7 @@ export interface EvaluateOptions {
 }
 
 function urnFor(stack: string, parentUrn: string, type: string, name: string): string {
-    const qualified = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$${type}` : type;
+    const qualified = parentUrn ? `${parseUrn(parentUrn).types.at(-1)}$${type}` : type;
     return `urn:pulumi:${stack}::${projectName}::${qualified}::${name}`;
 }
 
