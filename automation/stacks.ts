@@ -47,13 +47,24 @@ export function handleFor(stack: auto.Stack, project: string, policyPacks: strin
 export const policyPackDir = (root: string) => path.join(root, "policy");
 
 /**
+ * What the Pulumi CLI's Node.js language host runs both programs with: ts-node transpile-only, so no
+ * update type-checks the program first (`npm run typecheck` and CI do). The host reads this variable
+ * (sdk/nodejs/cmd/run/run.ts; https://github.com/pulumi/pulumi/pull/8981); without it, it type-checks
+ * unless the project's tsconfig sets noCheck (https://github.com/pulumi/pulumi/pull/18067).
+ */
+export const programEnvironment: Readonly<Record<string, string>> = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+
+/** How a stack is selected, or created: the Automation API's, or a stand-in in tests. */
+export type SelectStack = (args: auto.LocalProgramArgs, options: auto.LocalWorkspaceOptions) => Promise<auto.Stack>;
+
+/**
  * The real stacks: the infra program at the repository root (so Pulumi.<env>.yaml applies) and the
  * add-ons program in addons/program, both selected (or created) as stack <env>.
  */
-export function pulumiStacks(root: string): StackFactory {
+export function pulumiStacks(root: string, select: SelectStack = (args, options) => auto.LocalWorkspace.createOrSelectStack(args, options)): StackFactory {
     const open = async (workDir: string, project: string, env: string) => {
         try {
-            return handleFor(await auto.LocalWorkspace.createOrSelectStack({ stackName: env, workDir }), project, [policyPackDir(root)]);
+            return handleFor(await select({ stackName: env, workDir }, { envVars: { ...programEnvironment } }), project, [policyPackDir(root)]);
         } catch (err) {
             if (/ENOENT[\s\S]*pulumi|pulumi[\s\S]*ENOENT/.test(String(err instanceof Error ? err.message : err))) {
                 throw new Error("the Pulumi CLI is not on PATH; install it (the Automation API drives it), or use `kaws render`, which needs no CLI");

@@ -1,8 +1,10 @@
 /**
- * What a user waits for: `kaws render <env>` as a whole process (start-up, compilation, evaluation,
- * writing), for dev, prod and a large synthetic cluster (6 AZs, 7 etcd members, 20 pools), several runs
- * each, with the bare `require("@pulumi/aws")` as the reference in the same run. Run with `npm run bench`;
- * exits non-zero when a target is missed. Peak RSS comes from GNU time (`/usr/bin/time`).
+ * What a user waits for: `kaws render <env>` as a whole process (start-up, evaluation, writing) of the
+ * compiled CLI that npm install builds (bin/js), for dev, prod and a large synthetic cluster (6 AZs, 7 etcd
+ * members, 20 pools), several runs each, with the bare `require("@pulumi/aws")` as the reference and prod
+ * from the TypeScript sources (bin/kaws's ts-node fallback) for comparison, in the same run. Run with
+ * `npm run bench` (it builds first); exits non-zero when a target is missed. Peak RSS comes from GNU time
+ * (`/usr/bin/time`).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -16,18 +18,25 @@ const runs = 5;
 const targets = { medianSeconds: 3, peakRssMiB: 400 };
 const gnuTime = "/usr/bin/time";
 
-interface Sample { seconds: number; rssMiB?: number; stdout: string }
+interface Sample { seconds: number; rssMiB?: number; stdout: string; stderr: string }
 
-function run(command: string, args: string[], cwd: string): Sample {
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Sample {
     const timed = fs.existsSync(gnuTime);
+    const options = { cwd, encoding: "utf8" as const, env: { ...process.env, ...env } };
     const started = process.hrtime.bigint();
-    const result = timed
-        ? spawnSync(gnuTime, ["-f", "KAWS_RSS_KB=%M", command, ...args], { cwd, encoding: "utf8" })
-        : spawnSync(command, args, { cwd, encoding: "utf8" });
+    const result = timed ? spawnSync(gnuTime, ["-f", "KAWS_RSS_KB=%M", command, ...args], options) : spawnSync(command, args, options);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr}`);
     const rss = /KAWS_RSS_KB=(\d+)/.exec(result.stderr)?.[1];
-    return { seconds, rssMiB: rss ? Number(rss) / 1024 : undefined, stdout: result.stdout };
+    return { seconds, rssMiB: rss ? Number(rss) / 1024 : undefined, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `kaws render` as a user runs it; refuses to time bin/kaws's ts-node fallback as if it were the compiled CLI. */
+function render(env: string, out: string, fromSource = false): Sample {
+    const sample = run(path.join(root, "bin", "kaws"), ["render", env, "--out", out], root, fromSource ? { KAWS_FROM_SOURCE: "1" } : {});
+    const fallback = /^kaws: .*running from the TypeScript sources.*$/m.exec(sample.stderr);
+    if (!fromSource && fallback) throw new Error(`not timing the compiled CLI: ${fallback[0]}`);
+    return sample;
 }
 
 /**
@@ -68,7 +77,7 @@ function main(): void {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-bench-out-"));
     try {
         for (const [env, checked] of [["dev", true], ["prod", true], [largeStack, false]] as const) {
-            const samples = [...Array(runs)].map((_, i) => run(path.join(root, "bin", "kaws"), ["render", env, "--out", path.join(out, `${env}-${i}`)], root));
+            const samples = [...Array(runs)].map((_, i) => render(env, path.join(out, `${env}-${i}`)));
             const resources = /(\d+) resources/.exec(samples[0].stdout)?.[1] ?? "?";
             const s = stats(samples);
             const met = s.median <= targets.medianSeconds && (s.peakRssMiB === undefined || s.peakRssMiB <= targets.peakRssMiB);
@@ -76,6 +85,8 @@ function main(): void {
             const verdict = checked ? ` — targets <= ${targets.medianSeconds} s, <= ${targets.peakRssMiB} MiB: ${met ? "met" : "MISSED"}` : " (reported, no target)";
             console.log(`kaws render ${env}: ${resources} resources, ${fmt(s)} over ${runs} runs${verdict}`);
         }
+        const fromSource = stats([...Array(runs)].map((_, i) => render("prod", path.join(out, `source-${i}`), true)));
+        console.log(`kaws render prod from the TypeScript sources (KAWS_FROM_SOURCE=1, ts-node transpile-only): ${fmt(fromSource)} over ${runs} runs (reported, no target)`);
     } finally {
         fs.rmSync(out, { recursive: true, force: true });
         fs.rmSync(large, { force: true });

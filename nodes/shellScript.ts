@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { projectRoot } from "../plan/projectRoot";
 
 /**
  * Node scripts are plain bash files next to their renderers (etcd/boot.sh, nodes/boot.sh, ...), so
@@ -21,7 +22,6 @@ const variableName = /^KAWS_[A-Z0-9_]+$/;
 const reference = /\$\{?(KAWS_[A-Z0-9_]+)/g;
 /** Characters that need no quoting at all. */
 const bare = /^[A-Za-z0-9_@%+=:,./-]+$/;
-const projectRoot = path.join(__dirname, "..");
 const bodies = new Map<string, string>();
 
 /**

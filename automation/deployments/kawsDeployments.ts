@@ -6,6 +6,7 @@ import {
     DeploymentsInput, EnvironmentFacts, ProjectKind, addonsEnvironment, awsEnvironment, awsEscName, addonsEscName, deployPolicy,
     deployRoleName, deployTrustPolicy, driftCron, environmentBranches, escProject, oidcIssuer, preRunCommands, projects,
 } from "./settings";
+import { programEnvironment } from "../stacks";
 
 export interface KawsDeploymentsArgs {
     readonly input: DeploymentsInput;
@@ -52,7 +53,8 @@ export class KawsDeployments extends pulumi.ComponentResource {
                     vcs: { provider: "github", repository, deployCommits: true, previewPullRequests: true, pullRequestTemplate: false, paths: [...paths] },
                     operationContext: {
                         preRunCommands: preRunCommands(organization, kind, env),
-                        environmentVariables: { AWS_REGION: facts.region, KAWS_ENVIRONMENT: env },
+                        // The same transpile-only language host as the driver's stacks (automation/stacks.ts).
+                        environmentVariables: { AWS_REGION: facts.region, KAWS_ENVIRONMENT: env, ...programEnvironment },
                         options: { skipInstallDependencies: true, skipIntermediateDeployments: true },
                         oidc: { aws: { roleARN: role.arn, sessionName: "kaws-${stack.name}-${deployment.id}", duration: "1h0m0s" } },
                     },

@@ -1,8 +1,8 @@
-import * as path from "path";
 import { loadStackConfig } from "../stackConfig";
+import { projectRoot } from "../../plan/projectRoot";
 
 /** The repository root: the infra project, its stack files and the policy pack. */
-export const repoRoot = path.resolve(__dirname, "..", "..");
+export const repoRoot = projectRoot;
 
 /** Each environment and the only branch it deploys from: prod never from main (promote by merging main into release). */
 export const environmentBranches = { dev: "main", prod: "release" } as const;

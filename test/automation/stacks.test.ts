@@ -86,6 +86,18 @@ describe("stacks: the Automation API wrapper behind the driver's seam", () => {
         expect(error).to.equal(other);
     });
 
+    it("runs both programs transpile-only: the language host's PULUMI_NODEJS_TRANSPILE_ONLY is set on each workspace", async () => {
+        const selected: { args: auto.LocalProgramArgs; options: auto.LocalWorkspaceOptions }[] = [];
+        const stacks = pulumiStacks(root, async (args, options) => {
+            selected.push({ args, options });
+            return fakeStack().handle as unknown as auto.Stack;
+        });
+        await stacks.infra("dev");
+        await stacks.addons("dev");
+        expect(selected.map((s) => s.args)).to.deep.equal([{ stackName: "dev", workDir: root }, { stackName: "dev", workDir: path.join(root, "addons", "program") }]);
+        for (const { options } of selected) expect(options.envVars).to.deep.equal({ PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
+    });
+
     it("says in one line that the Pulumi CLI is missing, when it is", async function () {
         let installed = false;
         try { execFileSync("pulumi", ["version"], { stdio: "ignore" }); installed = true; } catch { /* not installed: the case under test */ }
