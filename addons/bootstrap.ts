@@ -1,44 +1,7 @@
 import { addonImages } from "../plan/versions";
 import {
-    AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneScheduling, groupSubject, labelsFor,
-    restrictedContainer, saSubject, serviceAccount, systemNamespace, userSubject,
+    AddonSettings, KubeObject, clusterRole, clusterRoleBinding, controlPlaneScheduling, labelsFor, restrictedContainer, saSubject, serviceAccount, systemNamespace,
 } from "./objects";
-
-/** Common name of the client certificate kube-apiserver presents to kubelets (logs, exec, port-forward). */
-export const apiServerKubeletClientName = "kube-apiserver-kubelet-client";
-
-/** Group the bootstrap token authenticates kubelets as, until they hold their own client certificate. */
-export const bootstrapGroup = "system:bootstrappers:kaws:default-node-token";
-
-/**
- * TLS bootstrapping: the bootstrap token Secret kubelets join with, and the bindings that let the token
- * create CSRs and have the controller manager approve node client certificates (first one, then renewals).
- * The token has no expiration: the autoscaler adds nodes for the cluster's whole life; rotate it by
- * regenerating it in the infra stack.
- */
-export function renderNodeBootstrap<S>(s: AddonSettings<S>): KubeObject[] {
-    return [
-        {
-            apiVersion: "v1",
-            kind: "Secret",
-            metadata: { name: `bootstrap-token-${s.bootstrapTokenId}`, namespace: systemNamespace },
-            type: "bootstrap.kubernetes.io/token",
-            stringData: {
-                "description": "kaws node bootstrap token",
-                "token-id": s.bootstrapTokenId,
-                "token-secret": s.bootstrapTokenSecret,
-                "usage-bootstrap-authentication": "true",
-                "usage-bootstrap-signing": "true",
-                "auth-extra-groups": bootstrapGroup,
-            },
-        },
-        clusterRoleBinding("kaws:kubelet-bootstrap", "system:node-bootstrapper", [groupSubject(bootstrapGroup)]),
-        clusterRoleBinding("kaws:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", [groupSubject(bootstrapGroup)]),
-        clusterRoleBinding("kaws:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", [groupSubject("system:nodes")]),
-        // The apiserver's kubelet client is deliberately not system:masters; this is all it may do on kubelets.
-        clusterRoleBinding("kaws:apiserver-kubelet-api-admin", "system:kubelet-api-admin", [userSubject(apiServerKubeletClientName)]),
-    ];
-}
 
 /** AWS node names: ip-a-b-c-d.ec2.internal (us-east-1) or ip-a-b-c-d.<region>.compute.internal. */
 export function awsNodeNameRegex(region: string): string {

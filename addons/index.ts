@@ -1,5 +1,5 @@
 import { AddonSettings, KubeObject } from "./objects";
-import { renderKubeletCsrApprover, renderNodeBootstrap } from "./bootstrap";
+import { renderKubeletCsrApprover } from "./bootstrap";
 import { renderKubeProxy } from "./kubeProxy";
 import { renderCoreDns } from "./coredns";
 import { renderWeave } from "./weave";
@@ -18,12 +18,12 @@ export interface RenderedAddon {
 }
 
 /**
- * Every add-on kaws installs, in the order a new cluster needs them: nodes can join, then networking
- * (kube-proxy, weave), the cloud controller that initializes nodes, DNS, storage, the rest.
+ * Every add-on kaws installs, in the order a new cluster needs them: networking (kube-proxy, weave), the
+ * cloud controller that initializes nodes, DNS, storage, the rest. Nodes can join before any of them: the
+ * control-plane nodes apply the bootstrap token and its RBAC themselves (controlPlane/nodeBootstrap.ts).
  */
 export function renderAddons<S>(s: AddonSettings<S>): RenderedAddon[] {
     const addons: RenderedAddon[] = [
-        { name: "node-bootstrap", objects: renderNodeBootstrap(s) },
         { name: "kube-proxy", objects: renderKubeProxy(s) },
         { name: "weave-net", objects: renderWeave(s) },
         { name: "aws-cloud-controller-manager", objects: renderCloudController(s) },

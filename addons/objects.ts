@@ -26,12 +26,10 @@ export interface AddonSettings<Secret = string> {
     readonly serviceCidr: string;
     readonly clusterDomain: string;
     readonly vpcCidr: string;
-    /** https URL of the API load balancer (kube-proxy on workers uses it: it cannot rely on the service it programs). */
+    /** https URL of the API, by the plan's name (kube-proxy on workers uses it: it cannot rely on the service it programs). */
     readonly apiEndpoint: string;
     /** ARN of the cluster's KMS key; the default StorageClass encrypts volumes with it. */
     readonly kmsKeyArn: string;
-    readonly bootstrapTokenId: string;
-    readonly bootstrapTokenSecret: Secret;
     readonly weavePassword: Secret;
     readonly clusterAutoscaler: boolean;
     /** URL of the SQS queue node-termination-handler drains nodes from (queue mode). */

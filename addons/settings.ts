@@ -3,7 +3,7 @@ import { ClusterPlan } from "../plan/cluster";
 import { AddonSettings } from "./objects";
 
 /** The add-ons settings that are secret: a secret infra output and a secret add-ons config key. */
-export const addonSecretFields = ["bootstrapTokenSecret", "weavePassword"] as const;
+export const addonSecretFields = ["weavePassword"] as const;
 export type AddonSecrets = Pick<AddonSettings, typeof addonSecretFields[number]>;
 export type AddonPlainSettings = Omit<AddonSettings, typeof addonSecretFields[number]>;
 
@@ -18,7 +18,6 @@ const plainFieldTypes: Record<keyof AddonPlainSettings, "string" | "boolean"> = 
     vpcCidr: "string",
     apiEndpoint: "string",
     kmsKeyArn: "string",
-    bootstrapTokenId: "string",
     clusterAutoscaler: "boolean",
     terminationQueueUrl: "string",
 };
@@ -27,8 +26,6 @@ const plainFieldTypes: Record<keyof AddonPlainSettings, "string" | "boolean"> = 
 export interface AddonInputs {
     readonly apiEndpoint: pulumi.Input<string>;
     readonly kmsKeyArn: pulumi.Input<string>;
-    readonly bootstrapTokenId: pulumi.Input<string>;
-    readonly bootstrapTokenSecret: pulumi.Input<string>;
     readonly weavePassword: pulumi.Input<string>;
     readonly terminationQueueUrl: pulumi.Input<string>;
 }
@@ -41,7 +38,7 @@ export interface AddonInputs {
 export function addonContract(plan: ClusterPlan, inputs: AddonInputs): { settings: pulumi.Output<AddonPlainSettings>; secrets: pulumi.Output<AddonSecrets> } {
     const k = plan.config.kubernetes;
     return {
-        settings: pulumi.all([inputs.apiEndpoint, inputs.kmsKeyArn, inputs.bootstrapTokenId, inputs.terminationQueueUrl]).apply(([apiEndpoint, kmsKeyArn, bootstrapTokenId, terminationQueueUrl]) => ({
+        settings: pulumi.all([inputs.apiEndpoint, inputs.kmsKeyArn, inputs.terminationQueueUrl]).apply(([apiEndpoint, kmsKeyArn, terminationQueueUrl]) => ({
             clusterName: plan.clusterName,
             region: plan.region,
             kubernetesVersion: plan.pins.kubernetes,
@@ -51,11 +48,10 @@ export function addonContract(plan: ClusterPlan, inputs: AddonInputs): { setting
             vpcCidr: plan.config.network.vpcCidr,
             apiEndpoint,
             kmsKeyArn,
-            bootstrapTokenId,
             clusterAutoscaler: plan.config.addons.clusterAutoscaler,
             terminationQueueUrl,
         })),
-        secrets: pulumi.secret(pulumi.all([inputs.bootstrapTokenSecret, inputs.weavePassword]).apply(([bootstrapTokenSecret, weavePassword]) => ({ bootstrapTokenSecret, weavePassword }))),
+        secrets: pulumi.secret(pulumi.output(inputs.weavePassword).apply((weavePassword) => ({ weavePassword }))),
     };
 }
 

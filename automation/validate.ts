@@ -512,7 +512,7 @@ export function validationRequestFor(plan: ClusterPlan, outputs: Readonly<Record
         pools: plan.workerPools.map((pool) => ({ pool: pool.config.name, desired: pool.config.desiredSize, kubernetesVersion: pool.kubernetesVersion })),
         controlPlaneCount: plan.config.controlPlane.count,
         controlPlaneVersion: plan.config.kubernetes.version,
-        workloads: expectedWorkloads(renderAddons({ ...settings, bootstrapTokenSecret: "unused", weavePassword: "unused" })),
+        workloads: expectedWorkloads(renderAddons({ ...settings, weavePassword: "unused" })),
         certificateExpiry: outputs.certificateExpiry?.value as Record<string, string> | undefined,
     };
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ClusterPlan, ports } from "../plan/cluster";
+import { ClusterPlan, apiEndpointOf, ports } from "../plan/cluster";
 
 export interface ApiLoadBalancerArgs {
     /** Cluster name (the NLB is "<name>-api", its target group "<name>-api-tg"), the VPC range, the scheme and allowed CIDRs. */
@@ -13,19 +13,27 @@ export interface ApiLoadBalancerArgs {
      * them: workers and kube-proxy reach its public address through NAT, not from inside the VPC range.
      */
     readonly nodeEgressIps?: pulumi.Input<string>[];
+    /** The cluster's private zone, where an internal API's name (plan.apiDnsName) is an alias of the NLB. */
+    readonly privateZoneId: pulumi.Input<string>;
 }
 
 /**
  * The API endpoint: a cross-zone Network Load Balancer on TCP 6443 whose security group admits only the
- * VPC and the allowed CIDRs, forwarding to the control-plane instances registered by their ASG.
+ * VPC and the allowed CIDRs, forwarding to the control-plane instances registered by their ASG. An internal
+ * API is reached by the plan's name, api.<cluster>.internal, an alias of the NLB in the cluster's private zone.
  */
 export class ApiLoadBalancer extends pulumi.ComponentResource {
     readonly loadBalancer: aws.lb.LoadBalancer;
     readonly targetGroup: aws.lb.TargetGroup;
     readonly securityGroup: aws.ec2.SecurityGroup;
-    /** DNS name of the NLB; a SAN of the apiserver certificate. */
+    /** The NLB's own DNS name (what a user-supplied kaws:apiDnsName must point at). */
+    readonly loadBalancerDnsName: pulumi.Output<string>;
+    /**
+     * The name clients reach the API by: the plan's (a plain value: what uses it does not wait for the NLB),
+     * else, for an internet-facing API without kaws:apiDnsName, the NLB's own.
+     */
     readonly dnsName: pulumi.Output<string>;
-    /** https://<dns name>:6443 */
+    /** https://<dnsName>:6443 */
     readonly endpoint: pulumi.Output<string>;
 
     constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -85,8 +93,19 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
             defaultActions: [{ type: "forward", targetGroupArn: this.targetGroup.arn }],
         }, { parent: this });
 
-        this.dnsName = this.loadBalancer.dnsName;
-        this.endpoint = pulumi.interpolate`https://${this.loadBalancer.dnsName}:${apiPort}`;
-        this.registerOutputs({ dnsName: this.dnsName, endpoint: this.endpoint });
+        if (scheme === "internal") {
+            new aws.route53.Record(`${name}-api-dns`, {
+                zoneId: args.privateZoneId,
+                name: args.plan.apiDnsName!,
+                type: "A",
+                // Which control-plane nodes are healthy is the target group's business; the NLB answers in every AZ.
+                aliases: [{ name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: false }],
+            }, { parent: this });
+        }
+
+        this.loadBalancerDnsName = this.loadBalancer.dnsName;
+        this.dnsName = args.plan.apiDnsName === undefined ? this.loadBalancer.dnsName : pulumi.output(args.plan.apiDnsName);
+        this.endpoint = this.dnsName.apply(apiEndpointOf);
+        this.registerOutputs({ loadBalancerDnsName: this.loadBalancerDnsName, dnsName: this.dnsName, endpoint: this.endpoint });
     }
 }

@@ -23,6 +23,8 @@ export const controlPlanePaths = {
     authenticationConfig: "/etc/kubernetes/authentication-config.yaml",
     admissionConfig: "/etc/kubernetes/admission-config.yaml",
     auditPolicy: "/etc/kubernetes/audit-policy.yaml",
+    /** The bootstrap token Secret and TLS-bootstrap RBAC the node applies (controlPlane/nodeBootstrap.ts). */
+    nodeBootstrapObjects: "/etc/kubernetes/node-bootstrap.yaml",
     auditLogDir: "/var/log/kubernetes/audit",
     controllerManagerKubeconfig: "/etc/kubernetes/controller-manager.conf",
     schedulerKubeconfig: "/etc/kubernetes/scheduler.conf",

@@ -41,6 +41,6 @@ export interface ClusterContext {
     readonly vpcId: pulumi.Output<string>;
     /** One per AZ, in AZ order. */
     readonly privateSubnets: readonly NodeSubnet[];
-    /** https URL of the API load balancer. */
+    /** https URL of the API, by the plan's name for it (plan.apiDnsName), else the load balancer's. */
     readonly apiEndpoint: pulumi.Output<string>;
 }

@@ -22,7 +22,10 @@ export interface IssuedCertificate {
 export interface PkiArgs {
     /** Settings (plain: generations are replacement triggers), the service IP, the cluster domain and the etcd members. */
     readonly plan: ClusterPlan;
-    /** DNS names clients use to reach the API (the load balancer's name). */
+    /**
+     * DNS names clients use to reach the API: the plan's apiDnsName (so the certificate need not wait for the
+     * load balancer), or the NLB's own name when an internet-facing API has none.
+     */
     readonly apiServerDnsNames: pulumi.Input<string>[];
 }
 
@@ -77,7 +80,7 @@ export class Pki extends pulumi.ComponentResource {
     readonly serviceAccountKeyPem: pulumi.Output<string>;
     readonly serviceAccountPublicKeyPem: pulumi.Output<string>;
     readonly apiServer: IssuedCertificate;
-    /** kube-apiserver → kubelet; needs a ClusterRoleBinding to system:kubelet-api-admin (add-ons stage). */
+    /** kube-apiserver → kubelet; needs a ClusterRoleBinding to system:kubelet-api-admin (the control-plane nodes apply it, controlPlane/nodeBootstrap.ts). */
     readonly apiServerKubeletClient: IssuedCertificate;
     readonly apiServerEtcdClient: IssuedCertificate;
     readonly frontProxyClient: IssuedCertificate;

@@ -12,6 +12,8 @@ import { evaluate, idOf, ofType } from "./harness";
 // AWS: the security groups allow it (both the target's ingress and the source's egress), it never reaches
 // a load-balancer target through that load balancer from the target itself while client IPs are preserved
 // (the NLB routes it back to the sender, which drops it), and the server certificate covers the address.
+// Names resolve as the VPC resolver would: the load balancer's own name, or records of the private zone
+// associated with the VPC (an alias record resolves to its target).
 
 type Kind = "etcd" | "controlplane" | "workers";
 interface Connection { readonly client: string; readonly from: Kind; readonly url: URL; readonly caPem?: string }
@@ -109,19 +111,30 @@ function network(m: Model) {
         return problems;
     };
     const lb = ofType(m.ev, "aws:lb/loadBalancer:LoadBalancer")[0];
-    const lbHost = new URL(String(m.ev.outputs.apiEndpoint.value)).hostname;
+    const lbDnsName = String(m.ev.outputs.apiLoadBalancerDnsName.value);
+    const vpcId = idOf(ofType(m.ev, "aws:ec2/vpc:Vpc")[0]);
+    const privateZones = ofType(m.ev, "aws:route53/zone:Zone").filter((z) => (z.inputs.vpcs ?? []).some((v: any) => v.vpcId === vpcId));
+    const records = ofType(m.ev, "aws:route53/record:Record").filter((r) => privateZones.some((z) => r.inputs.zoneId === idOf(z) && String(r.inputs.name).endsWith(`.${z.inputs.name}`)));
+    /** "lb", an IP address, or the host itself when nothing resolves it. */
+    const resolve = (host: string, hops = 0): string => {
+        if (host === lbDnsName) return "lb";
+        const record = records.find((r) => r.inputs.name === host && r.inputs.type === "A");
+        if (!record || hops > 4) return host;
+        return record.inputs.aliases?.length ? resolve(record.inputs.aliases[0].name, hops + 1) : record.inputs.records[0];
+    };
     const targetGroup = ofType(m.ev, "aws:lb/targetGroup:TargetGroup")[0];
     const preservesClientIp = targetGroup.inputs.preserveClientIp !== "false" && targetGroup.inputs.targetType === "instance";
     const targets = ofType(m.ev, "aws:autoscaling/group:Group").filter((g) => (g.inputs.targetGroupArns ?? []).length > 0).map((g) => kindOfRole(g.inputs.tags.find((t: any) => t.key === "kaws:role").value));
     const cert = (role: string, file: string) => new X509Certificate(m.files.find((f) => f.path === `${role}${file}`)!.content);
     const etcdIps = (m.ev.outputs.etcdMemberIps.value as string[]);
-    return { allows, lb, lbHost, preservesClientIp, targets, cert, etcdIps, serviceCidr: settingsOf(m).serviceCidr };
+    return { allows, lb, lbDnsName, resolve, preservesClientIp, targets, cert, etcdIps, serviceCidr: settingsOf(m).serviceCidr };
 }
 
 /** Resolves a connection to where it lands and returns what would stop it on AWS. */
 function problemsOf(m: Model, c: Connection): string[] {
     const net = network(m);
     const host = c.url.hostname;
+    const address = net.resolve(host);
     const port = Number(c.url.port || 443);
     const at = `${c.client} (from ${c.from}) -> ${c.url.host}`;
     const apiCert = net.cert("controlplane", "/etc/kubernetes/pki/apiserver.crt");
@@ -129,20 +142,21 @@ function problemsOf(m: Model, c: Connection): string[] {
     if (host === "127.0.0.1" && port === 6443) {
         return [...(c.from === "controlplane" ? [] : [`${at}: no API server listens on loopback on ${c.from} nodes`]), ...coversApi(host, true)];
     }
-    if (host === net.lbHost) {
+    if (address === "lb") {
         const hairpin = net.targets.includes(c.from) && net.preservesClientIp
             ? [`${at}: ${c.from} nodes are targets of the API load balancer, which preserves client IPs: the connection hairpins back to the sender and times out`] : [];
         return [...hairpin, ...net.allows(c.from, "lb", port), ...net.allows("lb", "controlplane", 6443), ...coversApi(host, false)];
     }
-    if (host === serviceIp(net.serviceCidr, 1)) {
+    if (address === serviceIp(net.serviceCidr, 1)) {
         // kube-proxy on the client's node translates the kubernetes Service to the API servers' host addresses.
         return [...net.allows(c.from, "controlplane", 6443), ...coversApi(host, true)];
     }
-    const member = net.etcdIps.indexOf(host);
+    const member = net.etcdIps.indexOf(address);
     if (member >= 0) {
         const file = port === 2380 ? "/etc/etcd/pki/peer.crt" : "/etc/etcd/pki/server.crt";
         const cert = net.cert(`etcd-${member}`, file);
-        return [...net.allows(c.from, "etcd", port), ...(cert.checkIP(host) ? [] : [`${at}: etcd-${member}'s certificate does not cover ${host}`])];
+        const covered = host === address ? cert.checkIP(host) : cert.checkHost(host);
+        return [...net.allows(c.from, "etcd", port), ...(covered ? [] : [`${at}: etcd-${member}'s certificate does not cover ${host}`])];
     }
     return [`${at}: resolves to nothing kaws knows`];
 }
@@ -245,6 +259,24 @@ describe("connection model", function () {
         });
     }
 
+    for (const env of ["dev", "prod"]) {
+        it(`${env}: nodes and add-ons reach the API by the plan's name (api.<cluster>.internal, an alias of the NLB in the private zone), never by the NLB's own`, () => {
+            const m = models[env];
+            const net = network(m);
+            const apiHost = new URL(String(m.ev.outputs.apiEndpoint.value)).hostname;
+            expect(apiHost).to.equal(`api.${(m.ev.outputs.clusterName.value as string)}.internal`);
+            expect(net.resolve(apiHost)).to.equal("lb");
+            const apiClients = connections(m).filter((c) => c.url.port === "6443" && c.url.hostname !== "127.0.0.1");
+            const clients = apiClients.map((c) => c.client.split(" ")[0]);
+            expect(clients.some((c) => c.startsWith("worker-") && c.endsWith("/etc/kubernetes/bootstrap-kubelet.conf")), "worker kubelets").to.equal(true);
+            expect(clients, "kube-proxy on workers").to.include("DaemonSet/kube-proxy");
+            const admin = YAML.parse(String(m.ev.outputs.kubeconfig.value));
+            expect(new URL(admin.clusters[0].cluster.server).hostname, "the admin kubeconfig").to.equal(apiHost);
+            expect(net.cert("controlplane", "/etc/kubernetes/pki/apiserver.crt").checkHost(apiHost), "a SAN of the API server certificate").to.equal(apiHost);
+            expect([...new Set(apiClients.map((c) => c.url.hostname))]).to.deep.equal([apiHost]);
+        });
+    }
+
     describe("controls: the model fails on the defects it exists for", () => {
         it("kube-proxy on control-plane nodes through the NLB (the hairpin) fails", () => {
             const m = models.dev;
@@ -271,6 +303,15 @@ describe("connection model", function () {
             expect(problems.filter((p) => p.includes("the approver refuses address"))).to.have.length(3);
         });
 
+        it("a client of the NLB's own name (not in the certificate) and a private name without its record fail", () => {
+            const m = models.dev;
+            const viaLb = problemsOf(m, { client: "x", from: "workers", url: new URL(`https://${network(m).lbDnsName}:6443`) });
+            expect(viaLb.join("\n")).to.contain("the API server certificate does not cover kaws-dev-api-placeholder");
+            const ev = { ...m.ev, resources: m.ev.resources.filter((r) => r.name !== "kaws-dev-api-dns") };
+            const broken = { ...m, ev };
+            expect(connections(broken).flatMap((c) => problemsOf(broken, c)).join("\n")).to.match(/-> api\.kaws-dev\.internal:6443: resolves to nothing kaws knows/);
+        });
+
         it("a missing security-group rule, a client on the wrong node and an address the certificate does not cover fail", () => {
             const m = models.dev;
             const ev = { ...m.ev, resources: m.ev.resources.filter((r) => !r.name.endsWith("etcd-in-etcd-client-from-controlplane")) };
@@ -278,8 +319,8 @@ describe("connection model", function () {
             expect(connections(broken).flatMap((c) => problemsOf(broken, c)).join("\n")).to.contain("etcd does not admit tcp/2379 from controlplane");
             expect(problemsOf(m, { client: "x", from: "workers", url: new URL("https://127.0.0.1:6443") })).to.have.length(1);
             expect(problemsOf(m, { client: "x", from: "workers", url: new URL("https://10.0.0.10:2379") }).join()).to.contain("etcd does not admit tcp/2379 from workers");
-            const wrongName = problemsOf(m, { client: "x", from: "workers", url: new URL(`https://${network(m).lbHost}:6443`) }).length;
-            expect(wrongName).to.equal(0);
+            const apiHost = new URL(String(m.ev.outputs.apiEndpoint.value)).hostname;
+            expect(problemsOf(m, { client: "x", from: "workers", url: new URL(`https://${apiHost}:6443`) })).to.deep.equal([]);
             const net = network(m);
             expect(net.cert("controlplane", "/etc/kubernetes/pki/apiserver.crt").checkHost("api.other.example")).to.equal(undefined);
         });

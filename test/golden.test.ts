@@ -29,7 +29,7 @@ async function goldenTree(): Promise<Map<string, string>> {
     // Generated at evaluation: the token id and the certificates' expiry times.
     const outputs = {
         ...plan.outputs,
-        addonSettings: { ...(plan.outputs.addonSettings as object), bootstrapTokenId: masked },
+        addonSettings: plan.outputs.addonSettings,
         certificateExpiry: Object.fromEntries(Object.keys(plan.outputs.certificateExpiry as object).map((k) => [k, masked])),
     };
     tree.set("plan.json", mask(JSON.stringify({ ...plan, resources, outputs }, null, 2)) + "\n");
@@ -93,6 +93,7 @@ describe("golden render (dev)", function () {
         expect(mask(`a\n${cert}\nb`)).to.equal(`a\n-----BEGIN CERTIFICATE-----\n${masked}\n-----END CERTIFICATE-----\nb`);
         expect(mask("      token: ab12cd.0123456789abcdef")).to.equal(`      token: ${masked}.${masked}`);
         expect(mask("    client-key-data: TFMwdExT")).to.equal(`    client-key-data: ${masked}`);
+        expect(mask("  token-secret: MDEyMzQ1Njc4OWFiY2RlZg==\n  token-id: YWJjZGVm")).to.equal(`  token-secret: ${masked}\n  token-id: ${masked}`);
         expect(mask("              secret: Q+jdwkJnQ01e6ADlR/w5y1Q7ocz7ex42h3WuFeeTzcw=")).to.equal(`              secret: ${masked}`);
         const plain = "ExecStart=/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml\nkind: Secret\nname: weave-passwd\n";
         expect(mask(plain)).to.equal(plain);

@@ -16,7 +16,7 @@ const provider = new k8s.Provider("cluster", {
 
 const addons = new ClusterAddons(settings.clusterName, {
     provider,
-    settings: { ...settings, bootstrapTokenSecret: secret("bootstrapTokenSecret"), weavePassword: secret("weavePassword") },
+    settings: { ...settings, weavePassword: secret("weavePassword") },
 });
 
 export const installedAddons = addons.addonNames;

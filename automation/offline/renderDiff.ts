@@ -16,6 +16,8 @@ export function maskGenerated(text: string): string {
         .replace(/((?:certificate-authority|client-certificate|client-key)-data): \S+/g, `$1: ${masked}`)
         .replace(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, `${masked}.${masked}`)
         .replace(/(token-id: )[a-z0-9]{6}\b/g, `$1${masked}`)
+        // The bootstrap token Secret the control-plane nodes apply holds both halves base64-encoded.
+        .replace(/^(\s+token-(?:id|secret): )[A-Za-z0-9+/=]+$/gm, `$1${masked}`)
         .replace(/(bootstrap-token-)[a-z0-9]{6}\b/g, `$1${masked}`)
         .replace(/^(\s+secret: )[A-Za-z0-9+/=]{40,}$/gm, `$1${masked}`)
         .replace(/(# kaws node files sha256:)[0-9a-f]{64}/g, `$1${masked}`);

@@ -14,7 +14,7 @@ const addonsDir = path.join(root, "addons", "program");
 export const fakeAddonsConfig: Record<string, string> = Object.fromEntries(Object.entries(addonsConfigFrom({
     kubeconfig: { value: "apiVersion: v1\nkind: Config\n# fake-kubeconfig-secret\n", secret: true },
     addonSettings: { value: fakeAddonSettings({ apiEndpoint: "https://api.example:6443" }), secret: false },
-    addonSecrets: { value: { bootstrapTokenSecret: "fake-bootstrap-secret-0123", weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
+    addonSecrets: { value: { weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
 })).map(([key, { value }]) => [key, value]));
 const fakeSecrets = JSON.parse(fakeAddonsConfig["kaws-addons:addonSecrets"]);
 
@@ -55,8 +55,8 @@ describe("ClusterAddons through the add-ons program (addons/program)", () => {
         expect(component.name).to.equal("kaws-test");
         const expected = renderAddons({
             clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
-            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "x", kmsKeyArn: "k", bootstrapTokenId: "abcdef",
-            bootstrapTokenSecret: "s", weavePassword: "w", clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
+            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "x", kmsKeyArn: "k",
+            weavePassword: "w", clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
         }).flatMap((a) => a.objects);
         expect(kubernetesObjects).to.have.length(expected.length);
         for (const r of kubernetesObjects) expect(r.parent, r.name).to.equal(component.urn);
@@ -72,9 +72,8 @@ describe("ClusterAddons through the add-ons program (addons/program)", () => {
         expect(gp3.inputs.parameters.kmsKeyId).to.equal(JSON.parse(fakeAddonsConfig["kaws-addons:addonSettings"]).kmsKeyArn);
     });
 
-    it("installs the bootstrap token Secret from config and reports the installed add-ons", () => {
-        const bootstrapSecret = kubernetesObjects.find((r) => r.name === "kube-system/bootstrap-token-abcdef")!;
-        expect((secretValue(bootstrapSecret.inputs.stringData) as any)["token-secret"]).to.equal(fakeSecrets.bootstrapTokenSecret);
+    it("reports the installed add-ons, and leaves the bootstrap token and its RBAC to the control-plane nodes (one owner)", () => {
         expect(evaluation.outputs.installedAddons.value).to.include.members(["weave-net", "coredns", "cluster-autoscaler"]);
+        expect(kubernetesObjects.filter((r) => /bootstrap-token|kaws:kubelet-bootstrap|node-autoapprove|kubelet-api-admin/.test(r.name)).map((r) => r.name)).to.deep.equal([]);
     });
 });

@@ -2,7 +2,7 @@ import * as YAML from "yaml";
 import { exampleAddonSettings } from "../fixtures/addonContract";
 import { expect } from "chai";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
-import { awsNodeNameRegex, bootstrapGroup } from "../../addons/bootstrap";
+import { awsNodeNameRegex } from "../../addons/bootstrap";
 import { clusterDnsIp } from "../../plan/cluster";
 import { pinsFor } from "../../plan/versions";
 import { validateKubernetesObject } from "../k8sSchema";
@@ -99,20 +99,11 @@ describe("addons renderers", () => {
         expect(serverOf("kube-proxy-control-plane")).to.deep.equal({ server: "https://127.0.0.1:6443", role: { key: "kaws.io/role", operator: "In", values: ["control-plane"] } });
     });
 
-    it("lets bootstrap-token kubelets request and get node client certificates, and nodes renew them", () => {
-        const token = find(objects, "Secret", "bootstrap-token-abcdef");
-        expect(token.metadata.namespace).to.equal("kube-system");
-        expect(token.type).to.equal("bootstrap.kubernetes.io/token");
-        expect(token.stringData).to.include({ "token-id": "abcdef", "usage-bootstrap-authentication": "true", "usage-bootstrap-signing": "true", "auth-extra-groups": bootstrapGroup });
-        const bound = (role: string) => objects.filter((o: any) => o.kind === "ClusterRoleBinding" && o.roleRef.name === role).flatMap((o: any) => o.subjects.map((s: any) => s.name));
-        expect(bound("system:node-bootstrapper")).to.deep.equal([bootstrapGroup]);
-        expect(bound("system:certificates.k8s.io:certificatesigningrequests:nodeclient")).to.deep.equal([bootstrapGroup]);
-        expect(bound("system:certificates.k8s.io:certificatesigningrequests:selfnodeclient")).to.deep.equal(["system:nodes"]);
-    });
-
-    it("lets the apiserver's kubelet client use the kubelet API (logs, exec) without being system:masters", () => {
-        const bindings = objects.filter((o: any) => o.kind === "ClusterRoleBinding" && o.roleRef.name === "system:kubelet-api-admin");
-        expect(bindings.flatMap((o: any) => o.subjects)).to.deep.equal([{ kind: "User", name: "kube-apiserver-kubelet-client", apiGroup: "rbac.authorization.k8s.io" }]);
+    it("leaves the bootstrap token and the kubelet RBAC to the control-plane nodes (controlPlane/nodeBootstrap.ts): one owner", () => {
+        expect(objects.filter((o: any) => o.type === "bootstrap.kubernetes.io/token")).to.deep.equal([]);
+        const nodeRoles = ["system:node-bootstrapper", "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "system:kubelet-api-admin"];
+        expect(objects.filter((o: any) => o.kind === "ClusterRoleBinding" && nodeRoles.includes(o.roleRef.name))).to.deep.equal([]);
     });
 
     it("runs metrics-server on control-plane nodes, the only ones kubelets admit on 10250", () => {
@@ -177,6 +168,5 @@ describe("addons renderers", () => {
     it("puts secret values only into Secret objects", () => {
         const text = JSON.stringify(objects.filter((o) => o.kind !== "Secret"));
         expect(text).not.to.contain(settings.weavePassword);
-        expect(text).not.to.contain(settings.bootstrapTokenSecret);
     });
 });

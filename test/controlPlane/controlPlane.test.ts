@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { Evaluation } from "../../automation/offline/engine";
 import { oneAtATime } from "../../controlPlane/controlPlane";
 import { anonymousHealthPaths } from "../../controlPlane/render";
-import { InstalledFile, evaluate, fixturePath, idOf, ofType, roleFiles } from "../harness";
+import { InstalledFile, bootstrapTokenOf, evaluate, fixturePath, idOf, ofType, roleFiles } from "../harness";
 import { validateKubernetesObject } from "../k8sSchema";
 import { configProblems } from "../upstream";
 
@@ -252,11 +252,12 @@ describe("ControlPlane", function () {
 
         it(`${env}: no secret reaches user data`, () => {
             const ev = stacks[env];
-            const tokenSecret = String((ev.outputs.addonSecrets.value as { bootstrapTokenSecret: string }).bootstrapTokenSecret);
+            const tokenSecret = bootstrapTokenOf(ev).secret;
             expect(tokenSecret).to.match(/^[a-z0-9]{16}$/);
             for (const lt of ofType(ev, "aws:ec2/launchTemplate:LaunchTemplate")) {
                 const userData = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
                 expect(userData.includes(tokenSecret), lt.name).to.equal(false);
+                expect(userData.includes(Buffer.from(tokenSecret).toString("base64")), `${lt.name}: base64 of the token`).to.equal(false);
                 expect(userData, lt.name).to.not.match(/PRIVATE KEY|token-secret/);
             }
         });

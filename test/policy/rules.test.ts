@@ -33,7 +33,7 @@ const failing = (findings: readonly Finding[]) => [...new Set(findings.map((f) =
 const addonsConfig: Record<string, string> = Object.fromEntries(Object.entries(addonsConfigFrom({
     kubeconfig: { value: "apiVersion: v1\nkind: Config\n", secret: true },
     addonSettings: { value: fakeAddonSettings({ apiEndpoint: "https://api.example:6443" }), secret: false },
-    addonSecrets: { value: { bootstrapTokenSecret: "fake-bootstrap-secret-0123", weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
+    addonSecrets: { value: { weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
 })).map(([key, { value }]) => [key, value]));
 
 const pemKey = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIPlaceholderNotAKey\n-----END EC PRIVATE KEY-----\n";

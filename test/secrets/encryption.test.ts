@@ -154,7 +154,6 @@ describe("encryption", function () {
                 expect(outputs[plain], plain).to.not.equal(redacted);
             }
             expect(outputs.clusterCaCertificate).to.match(/^-----BEGIN CERTIFICATE-----/);
-            expect(outputs.addonSettings.bootstrapTokenId).to.match(/^[a-z0-9]{6}$/);
             expect(Object.keys(outputs.certificateExpiry)).to.include.members(["ca", "etcd-ca", "front-proxy-ca", "apiserver", "admin", "etcd-0-server", "etcd-0-peer"]);
             expect(text).to.not.include("PRIVATE KEY");
         });

@@ -66,7 +66,7 @@ describe("Pulumi Deployments program (automation/deployments)", () => {
             expect(gate, stack).to.contain(`preview --stack acme/${stack} --policy-pack policy`);
             expect(gate, stack).to.contain(`-C ${s.inputs.sourceContext.git.repoDir} `);
             expect(context.oidc.aws.roleARN, stack).to.match(new RegExp(`kaws-deploy-${env}`));
-            expect(context.environmentVariables).to.deep.equal({ AWS_REGION: "eu-west-1", KAWS_ENVIRONMENT: env });
+            expect(context.environmentVariables).to.deep.equal({ AWS_REGION: "eu-west-1", KAWS_ENVIRONMENT: env, PULUMI_NODEJS_TRANSPILE_ONLY: "true" });
         }
         expect(settings.get("kaws-addons/dev")!.inputs.operationContext.preRunCommands).to.include(
             "cd \"$(git rev-parse --show-toplevel)\" && pulumi -C addons/program config env add kaws/addons-dev --stack acme/kaws-addons/dev --yes");
@@ -129,7 +129,7 @@ describe("the add-ons ESC environment", () => {
     const outputs = {
         kubeconfig: { value: "apiVersion: v1\nkind: Config\n", secret: true },
         addonSettings: { value: fakeAddonSettings(), secret: false },
-        addonSecrets: { value: { bootstrapTokenSecret: "fake-bootstrap-secret-0123", weavePassword: "fake-weave-password-0123456789" }, secret: true },
+        addonSecrets: { value: { weavePassword: "fake-weave-password-0123456789" }, secret: true },
     };
 
     it("is what addons/program/esc-environment.example.yaml shows", () => {
