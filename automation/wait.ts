@@ -15,6 +15,9 @@ export interface ApiReadyOptions {
     readonly onProgress?: (attempt: number, elapsedMs: number, reason: string) => void;
 }
 
+/** How long `up` waits for the API after the infra stage, and how often it asks (issue 15: every 2–3 s, not 10). */
+export const apiWait = { timeoutMs: 20 * 60_000, intervalMs: 2_000 };
+
 export class ApiNotReadyError extends Error {
     constructor(endpoint: string, timeoutMs: number, lastReason: string) {
         super(`the API at ${endpoint} did not answer /readyz within ${Math.round(timeoutMs / 1000)} s (last: ${lastReason})`);

@@ -4,6 +4,7 @@ import { computedAttributes, invokeResult, placeholderId } from "./placeholders"
 import { StackConfig, projectName } from "../stackConfig";
 import { ResourceComputer, offlineTlsComputer } from "./tls";
 import { parseUrn } from "../urn";
+import { runnableModule } from "../../plan/projectRoot";
 
 // The runtime's settings module is not part of the public API; the offline engine needs its monitor
 // (to see each registration's parent) and its RPC queue (to know when the program has finished).
@@ -29,6 +30,11 @@ export interface RecordedResource {
     readonly ignoreChanges?: string[];
     /** The aliases resource option: earlier identities the engine maps to this resource (unset fields omitted). */
     readonly aliases?: { name?: string; type?: string; parentUrn?: string }[];
+    /**
+     * URNs the engine waits for before creating it: dependsOn and every resource an input's Output came from.
+     * The offline engine always records it; graphs built by hand may leave it out (no dependencies).
+     */
+    readonly dependencies?: string[];
 }
 
 export interface StackOutput {
@@ -65,6 +71,15 @@ export interface EvaluateOptions {
 function urnFor(stack: string, parentUrn: string, type: string, name: string): string {
     const qualified = parentUrn ? `${parseUrn(parentUrn).types.at(-1)}$${type}` : type;
     return `urn:pulumi:${stack}::${projectName}::${qualified}::${name}`;
+}
+
+/** A registration's dependencies as the engine receives them: its dependsOn list and its inputs' property dependencies. */
+function dependenciesOf(req: any): string[] {
+    const urns = new Set<string>(req.getDependenciesList());
+    req.getPropertydependenciesMap().forEach((deps: any) => {
+        for (const urn of deps.getUrnsList()) urns.add(urn);
+    });
+    return [...urns];
 }
 
 /** Resolves each export as the engine does: nested Outputs inside objects and arrays included. */
@@ -129,12 +144,13 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
                 const spec = alias.getSpec();
                 return Object.fromEntries(Object.entries({ name: spec?.getName(), type: spec?.getType(), parentUrn: spec?.getParenturn() }).filter(([, v]) => v));
             }),
+            dependencies: dependenciesOf(req),
         });
         return register(req, callback);
     };
 
     // Only the program module is reloaded: it is what registers resources; components keep their identity.
-    const programFile = require.resolve(path.resolve(options.root, options.program ?? "index.ts"));
+    const programFile = require.resolve(runnableModule(path.resolve(options.root, options.program ?? "index.ts")));
     delete require.cache[programFile];
     // Pulumi records a stack trace for every promise it creates; under ts-node's source maps that costs more
     // than the whole evaluation, and nothing here reads those traces.

@@ -9,6 +9,9 @@ import { manifestName } from "../../nodes/fileDelivery";
 import { AddonSettings, KubeObject, addonFileName, renderAddons } from "../../addons";
 import { addonSecretFields, parseAddonSettings } from "../../addons/settings";
 import { isSecretEnvelope } from "./secrets";
+import { ReadyPath, ReadyPathError, formatReadyPath, loadLatencies, modelReadyPath, pulumiTranspilesOnly } from "../readyPath";
+import { apiWait } from "../wait";
+import { programEnvironment } from "../stacks";
 
 // Secret inputs are recorded in Pulumi's secret envelope; a rendered file holds the value itself.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -112,6 +115,8 @@ export interface RenderResult {
     readonly files: string[];
     /** The priced plan's total, or why it could not be priced (DIR/cost.json holds either). */
     readonly cost: { readonly total: number; readonly currency: string; readonly region: string } | { readonly error: string };
+    /** The modeled time to Ready in a line or two (DIR/ready-path.json holds the path), or why it could not be modeled. */
+    readonly readyPath: string;
 }
 
 /**
@@ -131,6 +136,15 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
             throw error;
         }
     })();
+    // A graph the model cannot read is said, never modeled as zero.
+    const readyPath: ReadyPath | { error: string } = (() => {
+        try {
+            return modelReadyPath(evaluation, loadLatencies(), { apiPollIntervalSeconds: apiWait.intervalMs / 1000, transpileOnly: pulumiTranspilesOnly(root, { ...process.env, ...programEnvironment }) });
+        } catch (error) {
+            if (error instanceof ReadyPathError) return { error: error.message };
+            throw error;
+        }
+    })();
     const files: string[] = [];
     writeRenderInto(outDir, `kaws render ${env}\n`, (dir) => {
         const write = (relative: string, content: string, mode = 0o644) => {
@@ -146,8 +160,13 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
         const kubeconfig = evaluation.outputs.kubeconfig?.value;
         if (typeof kubeconfig === "string") write("kubeconfig", kubeconfig, 0o600);
         write("cost.json", JSON.stringify(cost, null, 2) + "\n");
+        write("ready-path.json", JSON.stringify(readyPath, null, 2) + "\n");
     });
-    return { outDir, resourceCount: evaluation.resources.length, files, cost: "error" in cost ? cost : { total: cost.total, currency: cost.currency, region: cost.region } };
+    return {
+        outDir, resourceCount: evaluation.resources.length, files,
+        cost: "error" in cost ? cost : { total: cost.total, currency: cost.currency, region: cost.region },
+        readyPath: "error" in readyPath ? `time to Ready: not modeled: ${readyPath.error}\n` : formatReadyPath(readyPath),
+    };
 }
 
 // ---- Add-ons: DIR/addons/<kind>-<name>.yaml, from the same renderers the ClusterAddons component uses ----
