@@ -3,21 +3,18 @@ import * as path from "path";
 import { KubeObject, addonFileName } from "../addons";
 import { ClusterConfig, compareVersions, parseClusterConfig, parseVersion, skewProblem } from "../plan/config";
 import { supportedReleases } from "../plan/versions";
+import type { LiveApiScan, RemovedApi } from "./liveApiScan";
 import { evaluateStack } from "./offline/engine";
 import { addonObjectsOf } from "./offline/render";
 import { StackConfig, loadStackConfig } from "./stackConfig";
-
-/** An API version the Kubernetes deprecation guide lists as no longer served from `removedIn`. */
-interface RemovedApi {
-    readonly removedIn: string;
-    readonly apiVersion: string;
-    readonly kinds: readonly string[];
-    readonly use: string;
-}
+import { projectRoot } from "../plan/projectRoot";
 
 let removedApiTable: { source: string; removed: RemovedApi[] } | undefined;
 /** plan/removedApis.json, read when an upgrade is planned (not at every CLI start). */
-const removedApis = (): { source: string; removed: RemovedApi[] } => (removedApiTable ??= JSON.parse(fs.readFileSync(path.join(__dirname, "..", "plan", "removedApis.json"), "utf8")));
+const removedApis = (): { source: string; removed: RemovedApi[] } => (removedApiTable ??= JSON.parse(fs.readFileSync(path.join(projectRoot, "plan", "removedApis.json"), "utf8")));
+
+/** The rows of the deprecation guide's table that release `to` no longer serves. */
+export const removedApisBy = (to: string): RemovedApi[] => removedApis().removed.filter((r) => compare(`${r.removedIn}.0`, to) <= 0);
 
 /** An object that a cluster at the target version would not serve. */
 export interface RemovedApiUse {
@@ -49,6 +46,8 @@ export interface UpgradePlan {
     readonly waves: readonly UpgradeWave[];
     /** Add-on objects the target would not serve; any stops the upgrade. */
     readonly removedApis: readonly RemovedApiUse[];
+    /** What the running cluster uses that the target removes (any finding stops the upgrade), or why it was not scanned. */
+    readonly live: LiveApiScan;
 }
 
 /** An upgrade kaws refuses: one line per reason. */
@@ -84,8 +83,8 @@ export function upgradeRefusals(config: ClusterConfig, to: string): string[] {
 
 /** The add-on objects whose API version the target no longer serves. */
 export function removedApiUses(objects: readonly KubeObject[], to: string): RemovedApiUse[] {
-    return objects.flatMap((obj) => removedApis().removed
-        .filter((r) => r.apiVersion === obj.apiVersion && r.kinds.includes(obj.kind) && compare(`${r.removedIn}.0`, to) <= 0)
+    return objects.flatMap((obj) => removedApisBy(to)
+        .filter((r) => r.apiVersion === obj.apiVersion && r.kinds.includes(obj.kind))
         .map((r) => ({ object: addonFileName(obj).replace(/\.yaml$/, ""), apiVersion: r.apiVersion, removedIn: r.removedIn, use: r.use })));
 }
 
@@ -132,8 +131,11 @@ export function upgradeWaves(config: ClusterConfig, raw: StackConfig, to: string
     return waves;
 }
 
-/** `kaws upgrade <env> --to VERSION --plan`: the refusals, the removed-API scan of the target's add-ons, and the waves. Offline. */
-export async function planUpgrade(root: string, env: string, to: string): Promise<UpgradePlan> {
+/**
+ * `kaws upgrade <env> --to VERSION --plan`: the refusals, the removed-API scan of the target's add-ons
+ * (offline) and of the running cluster (`scanLive`, given the table rows the target removes), and the waves.
+ */
+export async function planUpgrade(root: string, env: string, to: string, scanLive: (removed: readonly RemovedApi[]) => Promise<LiveApiScan>): Promise<UpgradePlan> {
     const raw = loadStackConfig(root, env);
     const config = parseClusterConfig(raw);
     const problems = upgradeRefusals(config, to);
@@ -146,7 +148,44 @@ export async function planUpgrade(root: string, env: string, to: string): Promis
         etcd: { from: supportedReleases[config.kubernetes.version]?.etcd ?? "unknown", to: supportedReleases[to].etcd },
         waves: upgradeWaves(config, raw, to),
         removedApis: removedApiUses(addonObjectsOf(evaluation), to),
+        live: await scanLive(removedApisBy(to)),
     };
+}
+
+/**
+ * Why the upgrade must not start, one line each (empty: it may): add-on objects or live-cluster uses of
+ * APIs the target removes; and, when `applying`, a live scan that did not happen (the waves would act on
+ * a cluster nobody checked).
+ */
+export function upgradeBlockers(plan: UpgradePlan, applying: boolean): string[] {
+    const blockers: string[] = [];
+    if (plan.removedApis.length > 0) blockers.push(`${plan.removedApis.length} add-on object(s) use APIs ${plan.to} no longer serves`);
+    if (plan.live.scanned && plan.live.requests.length + plan.live.objects.length > 0) {
+        blockers.push(`the cluster uses APIs ${plan.to} no longer serves (${plan.live.requests.length} requested API(s), ${plan.live.objects.length} object(s) written through one); migrate them (listed above), then run this again`);
+    }
+    if (!plan.live.scanned && applying) {
+        blockers.push(`the cluster was not scanned for APIs ${plan.to} removes (${plan.live.reason}); kaws upgrades only a cluster it has scanned: fix that (\`kaws validate ${plan.env}\` checks the API), then run this again`);
+    }
+    return blockers;
+}
+
+function formatLiveScan(live: LiveApiScan, to: string): string[] {
+    if (!live.scanned) return [`live cluster: not scanned: ${live.reason}; requests clients make and objects others created are unchecked`];
+    const lines = [`live cluster (${live.endpoint}):`];
+    if (live.requests.length === 0) {
+        lines.push(`  requests: apiserver_requested_deprecated_apis shows none to an API ${to} no longer serves (as the API server that answered counted them since it started)`);
+    } else {
+        lines.push(`  requests: ${live.requests.length} API(s) ${to} no longer serves were requested (apiserver_requested_deprecated_apis, since the answering API server started); find the clients in the audit log (annotation k8s.io/deprecated) and move them:`);
+        for (const r of live.requests) lines.push(`    ${r.apiVersion} ${r.resource} (removed in ${r.removedIn})`);
+    }
+    const served = live.stillServed.length === 0 ? "the cluster serves none of them" : `still served: ${live.stillServed.join(", ")}`;
+    if (live.objects.length === 0) {
+        lines.push(`  objects: none written through an API ${to} no longer serves (${served})`);
+    } else {
+        lines.push(`  objects: ${live.objects.length} written through an API ${to} no longer serves; migrate their managers before upgrading:`);
+        for (const o of live.objects) lines.push(`    ${o.kind} ${o.object}: ${o.apiVersion} (removed in ${o.removedIn}) by ${o.manager} (${o.evidence}); use ${o.use}`);
+    }
+    return lines;
 }
 
 export function formatUpgradePlan(plan: UpgradePlan): string {
@@ -163,6 +202,6 @@ export function formatUpgradePlan(plan: UpgradePlan): string {
         lines.push(`removed APIs: ${plan.removedApis.length} add-on object(s) use an API ${plan.to} no longer serves; migrate them before upgrading:`);
         for (const r of plan.removedApis) lines.push(`  ${r.object}: ${r.apiVersion} (removed in ${r.removedIn}); use ${r.use}`);
     }
-    lines.push("", "Objects created in the cluster by others are not scanned offline.");
+    lines.push("", ...formatLiveScan(plan.live, plan.to));
     return lines.join("\n") + "\n";
 }

@@ -92,3 +92,27 @@ export async function startFakeApi(tls: { cert: string; key: string; ca: string 
         }),
     };
 }
+
+/** An admin kubeconfig for a fake API server at `endpoint`, as the infra stack's kubeconfig output has it (data fields, base64). */
+export function kubeconfigFor(endpoint: string, pki: ClusterPki): string {
+    const b64 = (pem: string) => Buffer.from(pem).toString("base64");
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "  - name: fake",
+        "    cluster:",
+        `      server: ${endpoint}`,
+        `      certificate-authority-data: ${b64(pki.ca)}`,
+        "users:",
+        "  - name: admin",
+        "    user:",
+        `      client-certificate-data: ${b64(pki.clientCert)}`,
+        `      client-key-data: ${b64(pki.clientKey)}`,
+        "contexts:",
+        "  - name: fake",
+        "    context: { cluster: fake, user: admin }",
+        "current-context: fake",
+        "",
+    ].join("\n");
+}

@@ -17,7 +17,6 @@ import { evaluate, root, throwawayProject, editStackFile } from "../harness";
 
 const secrets = {
     weavePassword: "fake-weave-SECRET-0123456789abcdef",
-    bootstrapTokenSecret: "fakebootSECRET01",
     caKey: "FAKE-CLIENT-KEY-SECRET-MATERIAL",
 };
 const fakeCa = "-----BEGIN CERTIFICATE-----\nFAKE-CA\n-----END CERTIFICATE-----\n";
@@ -44,7 +43,7 @@ const infraOutputs: StackOutputs = {
     clusterCaCertificate: { value: fakeCa, secret: false },
     kubeconfig: { value: kubeconfigText, secret: true },
     addonSettings: { value: fakeAddonSettings(), secret: false },
-    addonSecrets: { value: { weavePassword: secrets.weavePassword, bootstrapTokenSecret: secrets.bootstrapTokenSecret }, secret: true },
+    addonSecrets: { value: { weavePassword: secrets.weavePassword }, secret: true },
 };
 
 type Op = "preview" | "up" | "destroy";
@@ -151,6 +150,10 @@ async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
             onEvent(`${yes ? "deleted" : "would delete"} load balancer k8s-default-web (elbv2)`);
             return { found: [leftover], deleted: yes && !scenario.janitorFails ? [leftover] : [], failed: yes && scenario.janitorFails ? [{ leftover, reason: "DependencyViolation" }] : [], kept: [] };
         },
+        liveApiScan: async (credentials, to) => {
+            log.push(`live API scan ${credentials.endpoint} to ${to}`);
+            return { scanned: true, endpoint: new URL(credentials.endpoint).host, requests: [], objects: [], stillServed: [] };
+        },
         validate: async (request, waitMs, _signal, onProgress) => {
             log.push(`validate ${request.endpoint} pools=${request.pools.map((p) => `${p.pool}:${p.desired}`).join(",")} workloads=${request.workloads.length} wait=${waitMs}`);
             onProgress("not ready yet (attempt 1, 3 s): nodes");
@@ -177,7 +180,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
             "validate https://api.kaws-test.example:6443 pools=general:1 workloads=11 wait=600000"]);
         expect(r.waits[0]).to.include({ endpoint: "https://api.kaws-test.example:6443", caPem: fakeCa, clientCertPem: "CLIENT-CERT" });
         expect(r.addons.config["kaws-addons:addonSecrets"].secret).to.equal(true);
-        expect(JSON.parse(r.addons.config["kaws-addons:addonSecrets"].value)).to.deep.equal({ weavePassword: secrets.weavePassword, bootstrapTokenSecret: secrets.bootstrapTokenSecret });
+        expect(JSON.parse(r.addons.config["kaws-addons:addonSecrets"].value)).to.deep.equal({ weavePassword: secrets.weavePassword });
         expect(r.addons.config["kaws-addons:kubeconfig"].secret).to.equal(true);
         expect(r.addons.config["kaws-addons:addonSettings"].secret).to.equal(false);
         expect(JSON.parse(r.addons.config["kaws-addons:addonSettings"].value)).to.include({ podCidr: "10.32.0.0/12", clusterAutoscaler: true });
@@ -282,6 +285,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
             expect(r.stderr).to.equal("");
             expect(r.code).to.equal(exitCodes.ok);
             expect(r.log.map((l) => (l.startsWith("validate ") ? "validate" : l))).to.deep.equal([
+                "open infra dev", "kaws/dev.outputs", `live API scan https://api.kaws-test.example:6443 to ${newest}`,
                 "open infra dev", "kaws/dev.outputs",
                 "kaws/dev.setConfig", "kaws/dev.up", "validate",
                 "kaws/dev.setConfig", "kaws/dev.up", "validate",
@@ -316,7 +320,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         it("--plan and refusals change no stack", async () => {
             const planned = await kaws(["upgrade", "dev", "--to", newest, "--plan"], { root: dir });
             expect(planned.code).to.equal(exitCodes.ok);
-            expect(planned.log).to.deep.equal([]);
+            expect(planned.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", `live API scan https://api.kaws-test.example:6443 to ${newest}`]);
             const refused = await kaws(["upgrade", "dev", "--to", older], { root: dir });
             expect(refused.code).to.equal(exitCodes.usage);
             expect(refused.log).to.deep.equal([]);
@@ -463,8 +467,8 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         const { vpcCidr: _v, ...settings } = infraOutputs.addonSettings.value as Record<string, unknown>;
         expect(() => addonsConfigFrom({ ...infraOutputs, addonSettings: { value: { ...settings, clusterAutoscaler: "yes", extra: 1 }, secret: false } }))
             .to.throw(/^the infra stack's addonSettings output: vpcCidr \(a string\) is missing or wrong; clusterAutoscaler \(a boolean\) is missing or wrong; extra is not a setting; accepted: /);
-        const thrown = (() => { try { addonsConfigFrom({ ...infraOutputs, addonSecrets: { value: { weavePassword: secrets.weavePassword }, secret: true } }); return ""; } catch (e) { return String(e); } })();
-        expect(thrown).to.contain("bootstrapTokenSecret (a string) is missing").and.not.to.contain(secrets.weavePassword);
+        const thrown = (() => { try { addonsConfigFrom({ ...infraOutputs, addonSecrets: { value: { stale: secrets.weavePassword }, secret: true } }); return ""; } catch (e) { return String(e); } })();
+        expect(thrown).to.contain("weavePassword (a string) is missing or wrong; stale is not a setting").and.not.to.contain(secrets.weavePassword);
     });
 });
 

@@ -2,7 +2,10 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { KubeObject } from "../../addons";
-import { exitCodes, runCli } from "../../automation/cli";
+import * as net from "net";
+import { CliDeps, exitCodes, runCli } from "../../automation/cli";
+import { StackOutputs } from "../../automation/driver";
+import { scanLiveApis } from "../../automation/liveApiScan";
 import { evaluateStack } from "../../automation/offline/engine";
 import { addonObjectsOf } from "../../automation/offline/render";
 import { loadStackConfig } from "../../automation/stackConfig";
@@ -10,15 +13,16 @@ import { removedApiUses, upgradeRefusals, upgradeWaves } from "../../automation/
 import { ClusterConfig, parseClusterConfig } from "../../plan/config";
 import { supportedReleases } from "../../plan/versions";
 import { root, throwawayProject, editStackFile } from "../harness";
+import { ClusterPki, FakeAnswer, FakeApi, kubeconfigFor, makeClusterPki, startFakeApi } from "../fakeApi";
 
 const configAt = (env: string, version: string): ClusterConfig => parseClusterConfig({ ...loadStackConfig(root, env), "kaws:kubernetesVersion": version });
 const releases = Object.keys(supportedReleases).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
 const [older, newest] = [releases[releases.length - 2], releases[releases.length - 1]];
 
-async function kaws(argv: string[], dir: string) {
+async function kaws(argv: string[], dir: string, deps?: () => CliDeps) {
     let stdout = "";
     let stderr = "";
-    const code = await runCli(argv, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, dir);
+    const code = await runCli(argv, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } }, dir, deps);
     return { code, stdout, stderr };
 }
 
@@ -103,6 +107,8 @@ describe(`kaws upgrade (${older} → ${newest}, the two newest pinned releases)`
             expect(r.stdout).to.match(etcdMoves ? /etcd: .* FIRST, one member at a time/ : new RegExp(`etcd: stays at ${supportedReleases[newest].etcd}`));
             expect(r.stdout).to.match(/wave 1: control plane[\s\S]*wave 2: pool general[\s\S]*wave 3: add-ons/);
             expect(r.stdout).to.match(/removed APIs: none of the rendered add-on objects/);
+            // No deployed stack here (no Pulumi CLI, or no such stack): the live scan says it did not happen.
+            expect(r.stdout).to.match(/\nlive cluster: not scanned: .+; requests clients make and objects others created are unchecked\n$/);
             expect(fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8")).to.equal(before);
         });
 
@@ -117,6 +123,88 @@ describe(`kaws upgrade (${older} → ${newest}, the two newest pinned releases)`
             const none = await kaws(["upgrade", "dev", "--plan"], dir);
             expect(none.code).to.equal(exitCodes.usage);
             expect(none.stderr).to.match(/required option '--to <version>' not specified/);
+        });
+
+        describe("the live cluster scan (the infra stack's kubeconfig, a fake API server, the real scanner)", () => {
+            let pki: ClusterPki;
+            let api: FakeApi;
+            let answer: (path: string) => FakeAnswer | undefined;
+            before(async () => {
+                pki = await makeClusterPki();
+                api = await startFakeApi({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca }, (p) => answer(p));
+            });
+            after(() => api.close());
+            const metrics = (lines: string[]) => ["# TYPE apiserver_requested_deprecated_apis gauge", ...lines, 'apiserver_request_total{code="200",resource="pods",verb="LIST",version="v1"} 7', ""].join("\n");
+            const cleanCluster = (p: string): FakeAnswer | undefined => (p === "/metrics" ? { status: 200, body: metrics([]) } : undefined);
+
+            /** A deployed dev: its infra stack has the admin kubeconfig for `endpoint`; the stack log shows anything that would change it. */
+            const liveApiScan: CliDeps["liveApiScan"] = (credentials, to, removed, signal) => scanLiveApis(credentials, to, removed, { signal });
+            const deployed = (endpoint: string, log: string[]) => (): CliDeps => ({
+                stacks: {
+                    infra: async () => ({
+                        outputs: async (): Promise<StackOutputs> => { log.push("outputs"); return { kubeconfig: { value: kubeconfigFor(endpoint, pki), secret: true } }; },
+                        setConfig: async () => { log.push("setConfig"); },
+                        up: async () => { log.push("up"); throw new Error("the upgrade must not start"); },
+                    }),
+                    addons: async () => { throw new Error("the upgrade must not start"); },
+                },
+                signal: new AbortController().signal,
+                liveApiScan,
+            }) as unknown as CliDeps;
+
+            it("--plan on a clean cluster: says what it asked and found nothing, exit 0", async () => {
+                answer = cleanCluster;
+                const log: string[] = [];
+                const r = await kaws(["upgrade", "dev", "--to", newest, "--plan"], dir, deployed(api.endpoint, log));
+                expect(r.stderr).to.equal("");
+                expect(r.code).to.equal(exitCodes.ok);
+                expect(r.stdout).to.contain(`live cluster (${new URL(api.endpoint).host}):\n`);
+                expect(r.stdout).to.match(new RegExp(`requests: apiserver_requested_deprecated_apis shows none to an API ${newest.replace(/\./g, "\\.")} no longer serves`));
+                expect(r.stdout).to.contain(`objects: none written through an API ${newest} no longer serves (the cluster serves none of them)`);
+                expect(log).to.deep.equal(["outputs"]);
+                expect(api.requests.map((q) => q.path)).to.include("/metrics").and.include("/apis/flowcontrol.apiserver.k8s.io/v1beta3");
+            });
+
+            it("objects written and requests made through a removed version are listed by name and manager and stop the upgrade, exit 1, before any stack changes", async () => {
+                const beta = "flowcontrol.apiserver.k8s.io/v1beta3";
+                const resources = [{ name: "flowschemas", kind: "FlowSchema", namespaced: false, verbs: ["get", "list"] }];
+                answer = (p) => {
+                    if (p === "/metrics") return { status: 200, body: metrics([`apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.32",resource="flowschemas",subresource="",version="v1beta3"} 1`]) };
+                    if (p === `/apis/${beta}` || p === "/apis/flowcontrol.apiserver.k8s.io/v1") return { status: 200, body: { kind: "APIResourceList", resources } };
+                    if (p.startsWith("/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas?")) {
+                        return { status: 200, body: { kind: "List", metadata: {}, items: [{ metadata: { name: "tenant-a", managedFields: [{ manager: "helm", operation: "Update", apiVersion: beta }] } }] } };
+                    }
+                    return undefined;
+                };
+                for (const applying of [false, true]) {
+                    const log: string[] = [];
+                    const r = await kaws(["upgrade", "dev", "--to", newest, ...(applying ? [] : ["--plan"])], dir, deployed(api.endpoint, log));
+                    expect(r.code).to.equal(exitCodes.failed);
+                    expect(r.stdout).to.contain(`requests: 1 API(s) ${newest} no longer serves were requested`);
+                    expect(r.stdout).to.contain(`    ${beta} flowschemas (removed in 1.32)\n`);
+                    expect(r.stdout).to.contain(`    FlowSchema tenant-a: ${beta} (removed in 1.32) by helm (managedFields); use flowcontrol.apiserver.k8s.io/v1\n`);
+                    expect(r.stderr).to.equal(`kaws: the cluster uses APIs ${newest} no longer serves (1 requested API(s), 1 object(s) written through one); migrate them (listed above), then run this again\n`);
+                    expect(log).to.deep.equal(["outputs"]);
+                }
+            });
+
+            it("an unreachable cluster: --plan says the scan was skipped and why; the upgrade itself refuses, exit 1, before any stack changes", async () => {
+                const port = await new Promise<number>((resolve) => {
+                    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+                        const free = (probe.address() as net.AddressInfo).port;
+                        probe.close(() => resolve(free));
+                    });
+                });
+                const why = `connection refused at 127.0.0.1:${port} (nothing listening)`;
+                const planned = await kaws(["upgrade", "dev", "--to", newest, "--plan"], dir, deployed(`https://127.0.0.1:${port}`, []));
+                expect(planned.code).to.equal(exitCodes.ok);
+                expect(planned.stdout).to.contain(`live cluster: not scanned: ${why}; requests clients make and objects others created are unchecked\n`);
+                const log: string[] = [];
+                const applied = await kaws(["upgrade", "dev", "--to", newest], dir, deployed(`https://127.0.0.1:${port}`, log));
+                expect(applied.code).to.equal(exitCodes.failed);
+                expect(applied.stderr).to.equal(`kaws: the cluster was not scanned for APIs ${newest} removes (${why}); kaws upgrades only a cluster it has scanned: fix that (\`kaws validate dev\` checks the API), then run this again\n`);
+                expect(log).to.deep.equal(["outputs"]);
+            });
         });
     });
 });
