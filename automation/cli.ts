@@ -12,7 +12,7 @@ import {
     ClusterJanitor, DriverDeps, LeftoverFinder, LeftoverJanitor, LeftoversError, PreflightCheck, StackFactory, StackLockedError, StageFailedError,
     UpgradeGateError, UpgradeStep, destroy, preview, printOutputs, runPreflight, up, upgrade, writeKubeconfig,
 } from "./driver";
-import { ApiNotReadyError, CancelledError, waitForApiReady } from "./wait";
+import { ApiNotReadyError, CancelledError, apiWait, waitForApiReady } from "./wait";
 import {
     ClusterNotReadyError, DurationError, ValidationRequest, ValidationResult, formatValidation, notReadySummary, parseDuration,
     validateCluster, validateUntil, validationRequestFor,
@@ -20,7 +20,10 @@ import {
 import { planCluster } from "../plan/cluster";
 import type { JanitorResult, Leftover } from "./janitor";
 import { DisruptionError } from "./disruptionGuard";
-import { UpgradeRefusedError, formatUpgradePlan, planUpgrade } from "./upgrade";
+import { UpgradeRefusedError, formatUpgradePlan, planUpgrade, upgradeBlockers } from "./upgrade";
+import { LiveApiScan, RemovedApi, scanEnvironment, scanLiveApis } from "./liveApiScan";
+import type { ApiCredentials } from "./validate";
+import { projectRoot } from "../plan/projectRoot";
 
 /** Exit codes (README "Exit codes"). */
 export const exitCodes = {
@@ -66,6 +69,8 @@ export interface CliDeps {
     readonly leftovers?: (clusterName: string, region: string, yes: boolean, signal: AbortSignal, onEvent: (line: string) => void) => Promise<JanitorResult>;
     /** Validates a cluster: once, or until ready within the wait; absent (tests): up does not validate. */
     readonly validate?: (request: ValidationRequest, waitMs: number, signal: AbortSignal, onProgress: (line: string) => void) => Promise<ValidationResult>;
+    /** `kaws upgrade`: what the running cluster uses of `removed` (automation/liveApiScan.ts); absent (tests): not scanned, so only --plan runs. */
+    readonly liveApiScan?: (credentials: ApiCredentials, to: string, removed: readonly RemovedApi[], signal: AbortSignal) => Promise<LiveApiScan>;
 }
 
 /** How long `up` waits for the cluster to validate after the add-ons stage, and how often it looks. */
@@ -81,8 +86,6 @@ function validateNowOrUntil(request: ValidationRequest, waitMs: number, signal: 
     });
 }
 
-/** How long `up` waits for the API after the infra stage, and how often it asks. */
-export const apiWait = { timeoutMs: 20 * 60_000, intervalMs: 10_000 };
 
 class UsageError extends Error {
     constructor(message: string, readonly command: Command) {
@@ -90,7 +93,7 @@ class UsageError extends Error {
     }
 }
 
-const repoRoot = path.resolve(__dirname, "..");
+const repoRoot = projectRoot;
 
 function defaultDeps(root: string, signal: AbortSignal): CliDeps {
     /* eslint-disable @typescript-eslint/no-require-imports */
@@ -103,6 +106,7 @@ function defaultDeps(root: string, signal: AbortSignal): CliDeps {
         signal,
         stdinIsTTY: Boolean(process.stdin.isTTY),
         validate: validateNowOrUntil,
+        liveApiScan: (credentials, to, removed, s) => scanLiveApis(credentials, to, removed, { signal: s }),
         leftoverJanitor: require("./janitor").awsLeftoverJanitor(),
         leftovers: (clusterName, region, yes, s, onEvent) => require("./janitor").janitor(clusterName, region, { yes, signal: s, onEvent }),
         prompt: (question) => new Promise((resolve) => {
@@ -157,6 +161,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
             const result = await renderEnvironment(root, env, target);
             io.stdout(`rendered ${env}: ${result.resourceCount} resources, ${result.files.length} files in ${result.outDir} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
             io.stdout("error" in result.cost ? `cost: not priced: ${result.cost.error}\n` : `cost: ${result.cost.currency} ${result.cost.total.toFixed(2)} a month in ${result.cost.region} (cost.json; \`kaws cost ${env}\` for the table)\n`);
+            io.stdout(result.readyPath);
             if (base) io.stdout(`\ndiff against ${base}:\n${formatRenderDiff(diffRenders(base, target))}`);
         });
 
@@ -172,7 +177,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         });
 
     program.command("upgrade")
-        .description("Upgrade Kubernetes in waves: refuses a downgrade, a skipped minor or a target without pinned components, scans the target's add-on objects for removed APIs, then runs the control plane, each pool in turn and the add-ons, each gated (with --plan: prints all that and changes nothing)")
+        .description("Upgrade Kubernetes in waves: refuses a downgrade, a skipped minor or a target without pinned components, scans the target's add-on objects and the running cluster (requests counted by the API server, objects written through a removed version) for removed APIs, then runs the control plane, each pool in turn and the add-ons, each gated (with --plan: prints all that and changes nothing)")
         .argument("<env>", envArgument)
         .requiredOption("--to <version>", "the Kubernetes release to upgrade to (one of plan/versions.ts)")
         .option("--plan", "print the checks and the waves and change nothing")
@@ -180,12 +185,16 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
         .action(async (env: string, opts: { to: string; plan?: boolean; wait: string }, command: Command) => {
             environment(command, env);
             const gateWaitMs = parseDuration(opts.wait);
-            const plan = await planUpgrade(root, env, opts.to);
+            const d = cliDeps();
+            const scan = d.liveApiScan;
+            const plan = await planUpgrade(root, env, opts.to, async (removed): Promise<LiveApiScan> => (scan
+                ? scanEnvironment(async () => (await d.stacks.infra(env)).outputs(), (credentials) => scan(credentials, opts.to, removed, d.signal))
+                : { scanned: false, reason: "no live API scan is available in this build" }));
             io.stdout(formatUpgradePlan(plan));
-            if (plan.removedApis.length > 0) throw new Error(`${plan.removedApis.length} add-on object(s) use APIs ${plan.to} no longer serves`);
+            const blockers = upgradeBlockers(plan, !opts.plan);
+            if (blockers.length > 0) throw new Error(blockers.join("; "));
             if (opts.plan) return;
             if (plan.etcd.from !== plan.etcd.to) throw new UpgradeRefusedError([`etcd moves from ${plan.etcd.from} to ${plan.etcd.to}: upgrade it first, one member at a time (README "etcd"), then run this again`]);
-            const d = cliDeps();
             const check = d.validate;
             if (!check) throw new Error("no cluster validation is available to gate the waves");
             const current = loadStackConfig(root, env);
@@ -365,8 +374,9 @@ export function main(argv: string[]): void {
         controller.abort();
     });
     const io = { stdout: (t: string) => { process.stdout.write(t); }, stderr: (t: string) => { process.stderr.write(t); } };
-    const deps = defaultDeps(repoRoot, controller.signal);
-    runCli(argv, io, repoRoot, () => deps).then((code) => process.exit(code));
+    // Built on first use, so `render` and `cost` never load the Automation API or the AWS SDKs.
+    let deps: CliDeps | undefined;
+    runCli(argv, io, repoRoot, () => (deps ??= defaultDeps(repoRoot, controller.signal))).then((code) => process.exit(code));
 }
 
 if (require.main === module) {

@@ -4,6 +4,7 @@ import { Evaluation, RecordedResource, evaluateStack } from "./offline/engine";
 import { placeholderId } from "./offline/placeholders";
 import { loadStackConfig } from "./stackConfig";
 import { unwrapSecret } from "./offline/secrets";
+import { projectRoot } from "../plan/projectRoot";
 
 /**
  * Monthly cost of an evaluated stack, read from the resources the program registered (never from a
@@ -107,7 +108,7 @@ export class CostError extends Error {
     }
 }
 
-export const pricesDir = path.join(__dirname, "..", "plan", "prices");
+export const pricesDir = path.join(projectRoot, "plan", "prices");
 
 /** Regions with a price file, sorted. */
 export function pricedRegions(): string[] {
@@ -130,6 +131,7 @@ export function loadPrices(region: string): PriceFile {
 const T = {
     group: "aws:autoscaling/group:Group",
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+    instance: "aws:ec2/instance:Instance",
     nat: "aws:ec2/natGateway:NatGateway",
     eip: "aws:ec2/eip:Eip",
     lb: "aws:lb/loadBalancer:LoadBalancer",
@@ -145,7 +147,7 @@ const T = {
 } as const;
 
 /** The resource types priced here (the rest of the graph is free or billed per request). */
-export const pricedResourceTypes: readonly string[] = [T.group, T.nat, T.eip, T.lb, T.volume, T.kms, T.zone, T.flowLog, ...T.buckets];
+export const pricedResourceTypes: readonly string[] = [T.group, T.instance, T.nat, T.eip, T.lb, T.volume, T.kms, T.zone, T.flowLog, ...T.buckets];
 
 const num = (value: unknown): number | undefined => {
     const v = unwrapSecret(value);
@@ -299,6 +301,27 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
                 add({ item: `detailed monitoring ${group.inputs.name ?? group.name}`, resource: ref(cap.template), quantity: instances, unit: "instance-month", unitPrice: prices.detailedMonitoringPerInstance });
             }
         }
+    }
+    // Instances outside any group (the NAT instance) and their root volumes.
+    for (const instance of ofType(evaluation, T.instance)) {
+        const type = unwrapSecret(instance.inputs.instanceType) as string;
+        add({ item: `instance ${instance.name} (${type}, on-demand)`, resource: ref(instance), quantity: 1, unit: "instance-month", unitPrice: hourly(`instances.${type}`, prices.instances[type]) });
+        const root = instance.inputs.rootBlockDevice;
+        const size = num(root?.volumeSize);
+        if (size !== undefined) {
+            const volumeType = root.volumeType ?? "gp3";
+            add({ item: `root volume ${instance.name} (${size} GiB ${volumeType})`, resource: ref(instance), quantity: size, unit: "GB-month", unitPrice: need.price(`ebs.${volumeType}`, prices.ebs[volumeType]) });
+        }
+        if (instance.inputs.monitoring === true) {
+            monitored += 1;
+            if (prices.detailedMonitoringPerInstance !== undefined) {
+                add({ item: `detailed monitoring ${instance.name}`, resource: ref(instance), quantity: 1, unit: "instance-month", unitPrice: prices.detailedMonitoringPerInstance });
+            }
+        }
+    }
+    const unlimited = [...ofType(evaluation, T.launchTemplate), ...ofType(evaluation, T.instance)].filter((r) => r.inputs.creditSpecification?.cpuCredits === "unlimited");
+    if (unlimited.length > 0) {
+        assumptions.push(`Burstable instances of ${unlimited.map((r) => r.name).join(", ")} run with unlimited CPU credits: surplus credits ($0.04-0.05 per vCPU-hour above the baseline) are NOT priced.`);
     }
     if (monitored > 0 && prices.detailedMonitoringPerInstance === undefined) {
         assumptions.push(`Detailed monitoring is on for ${monitored} instance(s) and NOT priced: the price file has no detailedMonitoringPerInstance.`);
