@@ -24,15 +24,16 @@ const account = lookupAccount(awsProvider);
 
 const clusterKey = new ClusterKey(name, { plan, account }, opts);
 const network = new Network(name, { plan, kmsKeyArn: clusterKey.arn }, opts);
+const privateZone = new PrivateZone(name, { domain: plan.etcd.domain, vpcId: network.vpcId }, opts);
 const api = new ApiLoadBalancer(name, {
     plan,
     vpcId: network.vpcId,
     subnetIds: (plan.apiSubnets === "private" ? network.privateSubnets : network.publicSubnets).map((s) => s.id),
-    nodeEgressIps: network.natGateways.map((nat) => nat.publicIp),
+    nodeEgressIps: network.egressIps,
+    privateZoneId: privateZone.zoneId,
 }, opts);
 const encryption = new Encryption(name, { plan, apiServerDnsNames: [api.dnsName], apiEndpoint: api.endpoint, kmsKeyArn: clusterKey.arn }, opts);
 const securityGroups = new SecurityGroups(name, { plan, vpcId: network.vpcId, apiLoadBalancerSecurityGroupId: api.securityGroup.id }, opts);
-const privateZone = new PrivateZone(name, { domain: plan.etcd.domain, vpcId: network.vpcId }, opts);
 
 const context: ClusterContext = {
     account,
@@ -41,7 +42,7 @@ const context: ClusterContext = {
     clusterCaCertPem: encryption.clusterCaCertPem,
     bootstrapToken: { id: encryption.bootstrapTokenId, secret: encryption.bootstrapTokenSecret },
     vpcId: network.vpcId,
-    privateSubnets: network.privateSubnets.map((subnet, i) => ({ id: subnet.id, availabilityZone: subnet.availabilityZone, cidr: plan.subnets.privateCidrs[i] })),
+    privateSubnets: network.privateSubnets.map((subnet, i) => ({ id: network.nodeSubnetIds[i], availabilityZone: subnet.availabilityZone, cidr: plan.subnets.privateCidrs[i] })),
     apiEndpoint: api.endpoint,
 };
 
@@ -69,6 +70,7 @@ export const azNames = network.azNames;
 export const publicSubnetIds = network.subnetIdsByAz(network.publicSubnets);
 export const privateSubnetIds = network.subnetIdsByAz(network.privateSubnets);
 export const apiEndpoint = api.endpoint;
+export const apiLoadBalancerDnsName = api.loadBalancerDnsName;
 export const workerPoolNames = plan.workerPools.map((pool) => pool.config.name);
 export const etcdMemberIps = plan.etcd.members.map((member) => member.ip);
 export const etcdEndpoints = etcd.endpoints;
@@ -83,8 +85,6 @@ export const certificateExpiry = encryption.certificateExpiry;
 const addonInputs = addonContract(plan, {
     apiEndpoint: api.endpoint,
     kmsKeyArn: encryption.kmsKeyArn,
-    bootstrapTokenId: encryption.bootstrapTokenId,
-    bootstrapTokenSecret: encryption.bootstrapTokenSecret,
     weavePassword: encryption.weavePassword,
     terminationQueueUrl: terminationEvents.queueUrl,
 });

@@ -1,9 +1,10 @@
+import { podNetworkDaemonSet } from "../plan/cluster";
 import { addonImages } from "../plan/versions";
 import {
     AddonSettings, KubeObject, clusterRole, clusterRoleBinding, everyNode, labelsFor, role, roleBinding, saSubject, serviceAccount, systemNamespace, systemDaemonSet,
 } from "./objects";
 
-const name = "weave-net";
+const name = podNetworkDaemonSet.name;
 export const weavePasswordSecret = "weave-passwd";
 
 /**

@@ -122,7 +122,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     }),
                     renderFetchFilesScript(bucket, member.name, plan.region),
                 ),
-                instances: { types: [etcd.instanceType], securityGroupIds: [args.securityGroupId], rootVolumeSizeGiB: 20, imdsHopLimit: 1 },
+                instances: { types: [etcd.instanceType], securityGroupIds: [args.securityGroupId], rootVolumeSizeGiB: etcd.rootVolumeSizeGiB, imdsHopLimit: 1 },
                 scaling: {
                     args: {
                         minSize: 1,

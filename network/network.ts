@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster";
+import { NatInstance } from "./natInstance";
 
 export interface NetworkArgs {
     /** Cluster name, VPC range, AZ count, NAT strategy, flow logs and the subnet plan (plain: they shape the graph). */
@@ -9,7 +10,11 @@ export interface NetworkArgs {
     readonly kmsKeyArn: pulumi.Input<string>;
 }
 
-/** One VPC with a public and a private subnet per AZ, NAT per strategy and an S3 gateway endpoint. */
+/**
+ * One VPC with a public and a private subnet per AZ, NAT per strategy (gateways, or one instance) and an
+ * S3 gateway endpoint. Default routes are resources of their own, so the endpoint and the route tables
+ * never wait for a NAT gateway (about two minutes) and nodes reach S3 as soon as their subnet exists.
+ */
 export class Network extends pulumi.ComponentResource {
     readonly vpc: aws.ec2.Vpc;
     readonly vpcId: pulumi.Output<string>;
@@ -19,8 +24,14 @@ export class Network extends pulumi.ComponentResource {
     readonly privateSubnets: aws.ec2.Subnet[];
     /** Private subnet CIDRs in AZ order, known before deployment. */
     readonly privateSubnetCidrs: readonly string[];
-    readonly natGateways: aws.ec2.NatGateway[];
     readonly privateRouteTables: aws.ec2.RouteTable[];
+    /**
+     * Private subnet ids, each resolving only once the subnet's default route exists: nodes launched into
+     * them download packages and releases at boot, so they must not start before they can reach them.
+     */
+    readonly nodeSubnetIds: pulumi.Output<string>[];
+    /** The public addresses private traffic leaves from: one per NAT gateway, or the NAT instance's. */
+    readonly egressIps: pulumi.Output<string>[];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kaws:network:Network", name, {}, opts);
@@ -86,8 +97,8 @@ export class Network extends pulumi.ComponentResource {
             routeTableId: publicRouteTable.id,
         }, { parent: this }));
 
-        const natCount = { perAz: network.azCount, single: 1, none: 0 }[network.natGateways];
-        this.natGateways = [...Array(natCount).keys()].map((i) => {
+        const natCount = { perAz: network.azCount, single: 1, instance: 0, none: 0 }[network.natGateways];
+        const natGateways = [...Array(natCount).keys()].map((i) => {
             const eip = new aws.ec2.Eip(`${name}-nat-${i}`, {
                 domain: "vpc",
                 tags: { Name: pulumi.interpolate`${clusterName}-nat-${azAt(i)}` },
@@ -99,20 +110,33 @@ export class Network extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: [igw] });
         });
 
+        const natInstance = network.natGateways === "instance"
+            ? new NatInstance(`${name}-nat-instance`, { plan, vpcId: this.vpc.id, subnetId: this.publicSubnets[0].id, kmsKeyArn: args.kmsKeyArn }, { parent: this, dependsOn: [igw] })
+            : undefined;
+        this.egressIps = natInstance ? [natInstance.publicIp] : natGateways.map((nat) => nat.publicIp);
+
         // One route table per private subnet, so moving between NAT strategies never re-associates subnets.
-        this.privateRouteTables = this.privateSubnets.map((subnet, i) => {
-            const nat = this.natGateways[Math.min(i, this.natGateways.length - 1)];
+        const egress = this.privateSubnets.map((subnet, i) => {
             const table = new aws.ec2.RouteTable(`${name}-private-${i}`, {
                 vpcId: this.vpc.id,
-                routes: nat ? [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] : [],
                 tags: { Name: pulumi.interpolate`${clusterName}-private-${azAt(i)}` },
             }, { parent: this });
-            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, {
+            const nat = natGateways[Math.min(i, natGateways.length - 1)];
+            const target = nat ? { natGatewayId: nat.id } : natInstance ? { networkInterfaceId: natInstance.networkInterfaceId } : undefined;
+            const route = target && new aws.ec2.Route(`${name}-private-${i}-default`, {
+                routeTableId: table.id,
+                destinationCidrBlock: "0.0.0.0/0",
+                ...target,
+            }, { parent: this });
+            const association = new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, {
                 subnetId: subnet.id,
                 routeTableId: table.id,
             }, { parent: this });
-            return table;
+            const nodeSubnetId = pulumi.all([subnet.id, association.id, route?.id]).apply(([id]) => id);
+            return { table, nodeSubnetId };
         });
+        this.privateRouteTables = egress.map((e) => e.table);
+        this.nodeSubnetIds = egress.map((e) => e.nodeSubnetId);
 
         new aws.ec2.VpcEndpoint(`${name}-s3`, {
             vpcId: this.vpc.id,

@@ -37,8 +37,23 @@ gpgkey=${repo}repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 REPO
 
-dnf install -y --releasever="$KAWS_AL2023_RELEASE" containerd runc iptables-nft conntrack-tools
-dnf install -y --disableexcludes=kubernetes "kubelet-$KAWS_KUBERNETES_VERSION" "kubectl-$KAWS_KUBERNETES_VERSION" "cri-tools-$KAWS_CRI_TOOLS_VERSION"
+# with_retries <attempts> <command...>: the subnet's route to the internet can be minutes old, or flap; wait
+# 5 s, 10 s, ... between attempts (12 attempts: about 5.5 minutes).
+with_retries() {
+  local attempts=$1 attempt=1
+  shift
+  until "$@"; do
+    if [ "$attempt" -ge "$attempts" ]; then
+      echo "kaws-boot: gave up after $attempts attempts: $*" >&2
+      return 1
+    fi
+    sleep $((attempt * 5))
+    attempt=$((attempt + 1))
+  done
+}
+
+with_retries 12 dnf install -y --releasever="$KAWS_AL2023_RELEASE" containerd runc iptables-nft conntrack-tools
+with_retries 12 dnf install -y --disableexcludes=kubernetes "kubelet-$KAWS_KUBERNETES_VERSION" "kubectl-$KAWS_KUBERNETES_VERSION" "cri-tools-$KAWS_CRI_TOOLS_VERSION"
 
 case "$(uname -m)" in
   x86_64) arch=amd64; ecr_provider_sha256=$KAWS_ECR_PROVIDER_SHA256_AMD64 ;;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan, nodeGroupName } from "../plan/cluster";
-import { instanceArchitecture } from "../plan/instanceTypes";
+import { instanceArchitecture, isBurstable } from "../plan/instanceTypes";
 import { ClusterContext } from "./context";
 import { nodeImageId } from "./image";
 import { withFilesDigest } from "./cloudInit";
@@ -105,7 +105,9 @@ function nodeLaunchTemplate(name: string, plan: ClusterPlan, ctx: ClusterContext
                 deleteOnTermination: "true",
             },
         }],
-        monitoring: { enabled: true },
+        monitoring: { enabled: plan.config.nodes.detailedMonitoring },
+        // A mixed group shares one template, so only a group of burstable types alone can carry a credit mode.
+        creditSpecification: args.instances.types.every(isBurstable) ? { cpuCredits: plan.config.nodes.cpuCredits } : undefined,
         tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags })),
         tags: { "kaws:role": args.role },
         updateDefaultVersion: true,

@@ -35,6 +35,9 @@ export const nodeLabels = {
     pool: poolLabel,
 } as const;
 
+/** The pod network's DaemonSet (weave-net, installed by the add-ons stage); nodes are Ready only once it runs. */
+export const podNetworkDaemonSet = { namespace: "kube-system", name: "weave-net" } as const;
+
 /** Where things live in the assets bucket. */
 export const bucketPrefixes = {
     /** A node role's files: nodes/<role>. */
@@ -87,6 +90,13 @@ export interface ClusterPlan {
     readonly subnets: SubnetPlan;
     /** Which subnets the API load balancer lives in: private for an internal API, public otherwise. */
     readonly apiSubnets: "private" | "public";
+    /**
+     * The name clients reach the API by, known before anything exists so that certificates and kubeconfigs
+     * need not wait for the load balancer: api.<cluster>.internal, an alias of the NLB in the cluster's private
+     * zone, for an internal API; kaws:apiDnsName for an internet-facing one. Undefined for an internet-facing
+     * API without kaws:apiDnsName: the NLB's own name is used, so those wait for it.
+     */
+    readonly apiDnsName?: string;
     readonly etcd: {
         /** The cluster's private DNS zone, where member names live. */
         readonly domain: string;
@@ -115,6 +125,9 @@ export const clusterDnsIp = (serviceCidr: string) => serviceIp(serviceCidr, 10);
 
 export const workerRole = (pool: string) => `worker-${pool}`;
 
+/** The API's URL for a host name: https://<host>:6443. */
+export const apiEndpointOf = (host: string) => `https://${host}:${ports.api}`;
+
 /** The Auto Scaling group (and Name tag) of a node role: <cluster>-<role>. */
 export const nodeGroupName = (clusterName: string, role: string) => `${clusterName}-${role}`;
 
@@ -131,6 +144,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
         pins,
         subnets,
         apiSubnets: config.controlPlane.apiAccess === "internal" ? "private" : "public",
+        apiDnsName: config.controlPlane.apiAccess === "internal" ? `api.${internalDomain(config.clusterName)}` : config.controlPlane.apiDnsName,
         etcd: {
             domain: internalDomain(config.clusterName),
             version: pins.etcd,

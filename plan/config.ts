@@ -12,7 +12,8 @@ import { labelKeyProblem, labelValueProblem, selfLabelProblem } from "./labels";
 export const poolLabel = "kaws.io/pool";
 
 export type Environment = "dev" | "staging" | "prod";
-export type NatStrategy = "perAz" | "single" | "none";
+export type NatStrategy = "perAz" | "single" | "instance" | "none";
+export type CpuCredits = "standard" | "unlimited";
 export type ApiAccess = "internal" | "internet-facing";
 export type KeyAlgorithm = "ECDSA-P256" | "ECDSA-P384" | "RSA-2048" | "RSA-4096";
 export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
@@ -67,6 +68,8 @@ export interface ClusterConfig {
         readonly azCount: number;
         readonly vpcCidr: string;
         readonly natGateways: NatStrategy;
+        /** Instance type of the NAT instance (natGateways "instance"). */
+        readonly natInstanceType: string;
         readonly flowLogs: boolean;
         readonly flowLogRetentionDays: number;
     };
@@ -80,16 +83,27 @@ export interface ClusterConfig {
         readonly members: number;
         readonly instanceType: string;
         readonly volumeSizeGiB: number;
+        readonly rootVolumeSizeGiB: number;
         readonly snapshotIntervalMinutes: number;
         readonly snapshotRetentionDays: number;
     };
     readonly controlPlane: {
         readonly count: number;
         readonly instanceType: string;
+        readonly rootVolumeSizeGiB: number;
         readonly apiAccess: ApiAccess;
         readonly allowedCidrs: readonly string[];
+        /** The name an internet-facing API is reached by (the user points it at the load balancer); unset, the NLB's own name. */
+        readonly apiDnsName?: string;
     };
     readonly workerPools: readonly WorkerPoolConfig[];
+    /** Settings every kaws instance shares (nodes, etcd members, the NAT instance). */
+    readonly nodes: {
+        /** One-minute CloudWatch metrics (billed per instance) instead of the free five-minute ones. */
+        readonly detailedMonitoring: boolean;
+        /** Credit mode of burstable (T-family) instances; other types ignore it. */
+        readonly cpuCredits: CpuCredits;
+    };
     readonly pki: PkiSettings;
     /** AMI id for pre-baked images; Amazon Linux 2023 from the public SSM parameter when unset. */
     readonly imageId?: string;
@@ -151,10 +165,11 @@ export const configSchema = {
     type: "object",
     additionalProperties: false,
     required: [
-        "clusterName", "environment", "azCount", "vpcCidr", "natGateways", "flowLogs", "flowLogRetentionDays",
+        "clusterName", "environment", "azCount", "vpcCidr", "natGateways", "natInstanceType", "flowLogs", "flowLogRetentionDays",
         "kubernetesVersion", "podCidr", "serviceCidr", "clusterDomain",
-        "etcdMembers", "etcdInstanceType", "etcdVolumeSizeGiB", "etcdSnapshotIntervalMinutes", "etcdSnapshotRetentionDays",
-        "controlPlaneCount", "controlPlaneInstanceType", "apiAccess", "apiAllowedCidrs", "workerPools",
+        "etcdMembers", "etcdInstanceType", "etcdVolumeSizeGiB", "etcdRootVolumeSizeGiB", "etcdSnapshotIntervalMinutes", "etcdSnapshotRetentionDays",
+        "controlPlaneCount", "controlPlaneInstanceType", "controlPlaneRootVolumeSizeGiB", "apiAccess", "apiAllowedCidrs", "workerPools",
+        "detailedMonitoring", "burstableCpuCredits",
         "pkiKeyAlgorithm", "caValidityHours", "leafValidityHours", "certEarlyRenewalHours", "leafCertGeneration", "caGeneration",
         "clusterAutoscaler",
     ],
@@ -163,7 +178,8 @@ export const configSchema = {
         environment: { enum: ["dev", "staging", "prod"] },
         azCount: { type: "integer", minimum: 1, maximum: 6 },
         vpcCidr: { type: "string" },
-        natGateways: { enum: ["perAz", "single", "none"] },
+        natGateways: { enum: ["perAz", "single", "instance", "none"] },
+        natInstanceType: { type: "string", pattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
         flowLogs: { type: "boolean" },
         flowLogRetentionDays: { enum: cloudWatchRetentionDays },
         kubernetesVersion: { enum: Object.keys(supportedReleases) },
@@ -172,13 +188,18 @@ export const configSchema = {
         clusterDomain: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" },
         etcdMembers: { enum: [1, 3, 5, 7] },
         etcdInstanceType: { type: "string", pattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
-        etcdVolumeSizeGiB: { type: "integer", minimum: 10, maximum: 1024 },
+        etcdVolumeSizeGiB: { type: "integer", minimum: 4, maximum: 1024 },
+        etcdRootVolumeSizeGiB: { type: "integer", minimum: 10, maximum: 1024 },
         etcdSnapshotIntervalMinutes: { type: "integer", minimum: 5, maximum: 1440 },
         etcdSnapshotRetentionDays: { type: "integer", minimum: 1, maximum: 365 },
         controlPlaneCount: { type: "integer", minimum: 1, maximum: 9 },
         controlPlaneInstanceType: { type: "string", pattern: "^[a-z][a-z0-9-]*\\.[a-z0-9]+$" },
+        controlPlaneRootVolumeSizeGiB: { type: "integer", minimum: 20, maximum: 16384 },
+        detailedMonitoring: { type: "boolean" },
+        burstableCpuCredits: { enum: ["standard", "unlimited"] },
         apiAccess: { enum: ["internal", "internet-facing"] },
         apiAllowedCidrs: { type: "array", items: { type: "string" } },
+        apiDnsName: { type: "string" },
         workerPools: { type: "array", minItems: 1, items: workerPoolSchema },
         pkiKeyAlgorithm: { enum: ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-4096"] },
         caValidityHours: { type: "integer", minimum: 24 },
@@ -266,6 +287,13 @@ function describeShapeError(e: ErrorObject): string {
         default:
             return `${keyName(e.instancePath)}: ${show(e.data)} ${e.message}; accepted: ${acceptedBy(e.parentSchema)}`;
     }
+}
+
+/** A lower-case, fully qualified DNS name of at least two labels (RFC 1123 host names). */
+function isDnsName(name: string): boolean {
+    const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+    const labels = name.split(".");
+    return name.length <= 253 && labels.length >= 2 && labels.every((l) => label.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
 }
 
 /** Parses "a.b.c.d/n" strictly: it must be a network address written in canonical form. */
@@ -383,6 +411,7 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblin
     }
     if (prod && ok("azCount") && c.azCount < 3) problems.push(`kaws:azCount: ${c.azCount} is too few for environment "prod"; accepted: 3 to 6`);
     if (prod && ok("etcdMembers") && c.etcdMembers < 3) problems.push(`kaws:etcdMembers: ${c.etcdMembers} is too few for environment "prod"; accepted: 3 | 5 | 7`);
+    if (prod && ok("natGateways") && c.natGateways === "instance") problems.push(`kaws:natGateways: "instance" is one instance in one AZ, too fragile for environment "prod"; accepted: perAz | single | none`);
     if (prod && ok("controlPlaneCount") && c.controlPlaneCount < 2) problems.push(`kaws:controlPlaneCount: ${c.controlPlaneCount} is too few for environment "prod"; accepted: 2 to 9`);
 
     const vpc = ok("vpcCidr") ? checkCidr(problems, "vpcCidr", c.vpcCidr, 16, 20) : undefined;
@@ -411,12 +440,17 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblin
         problems.push(`kaws:apiAllowedCidrs: ${show(c.apiAllowedCidrs)} together cover every IPv4 address, opening the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"`);
     }
     if (ok("natGateways") && c.natGateways === "none" && !c.imageId) {
-        problems.push(`kaws:natGateways: "none" leaves nodes no way to download packages, binaries or images; accepted: perAz | single, or set kaws:imageId to a pre-baked AMI that holds them`);
+        problems.push(`kaws:natGateways: "none" leaves nodes no way to download packages, binaries or images; accepted: perAz | single | instance, or set kaws:imageId to a pre-baked AMI that holds them`);
     }
     if (ok("clusterName")) {
         for (const sibling of siblings.filter((s) => s.clusterName === c.clusterName)) {
             problems.push(`kaws:clusterName: ${show(c.clusterName)} is also the cluster name of stack ${sibling.stack} (${sibling.file}); accepted: a name no other stack of this repository uses`);
         }
+    }
+    if (ok("apiDnsName") && !isDnsName(c.apiDnsName)) {
+        problems.push(`kaws:apiDnsName: ${show(c.apiDnsName)} is not a DNS name; accepted: a lower-case name of at least two labels such as api.example.com (a-z, 0-9, "-", at most 253 characters)`);
+    } else if (ok("apiDnsName", "apiAccess") && c.apiAccess === "internal") {
+        problems.push(`kaws:apiDnsName: is set but kaws:apiAccess is "internal", whose API is always api.<clusterName>.internal; accepted: unset, or apiAccess "internet-facing"`);
     }
     if (ok("apiAccess", "apiAllowedCidrs") && c.apiAccess === "internet-facing" && c.apiAllowedCidrs.length === 0) {
         problems.push(`kaws:apiAllowedCidrs: is empty but kaws:apiAccess is "internet-facing"; accepted: at least one CIDR allowed to reach the API`);
@@ -426,6 +460,7 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblin
         if (typeof type === "string" && !isKnownInstanceType(type)) problems.push(`${key}: ${show(type)} is not an EC2 instance type (pinned list of ${instanceTypeDataSource.retrieved}); accepted: a type such as m7i.large, m7g.large, t3.medium`);
     };
     if (ok("etcdInstanceType")) unknownType("kaws:etcdInstanceType", c.etcdInstanceType);
+    if (ok("natInstanceType")) unknownType("kaws:natInstanceType", c.natInstanceType);
     if (ok("controlPlaneInstanceType")) unknownType("kaws:controlPlaneInstanceType", c.controlPlaneInstanceType);
     (ok("workerPools") ? c.workerPools : []).forEach((pool: WorkerPoolConfig, i: number) => pool.instanceTypes.forEach((type, t) => unknownType(`kaws:workerPools[${i}].instanceTypes[${t}]`, type)));
 
@@ -481,6 +516,7 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblin
             azCount: c.azCount,
             vpcCidr: c.vpcCidr,
             natGateways: c.natGateways,
+            natInstanceType: c.natInstanceType,
             flowLogs: c.flowLogs,
             flowLogRetentionDays: c.flowLogRetentionDays,
         },
@@ -489,16 +525,20 @@ export function parseClusterConfig(raw: Readonly<Record<string, string>>, siblin
             members: c.etcdMembers,
             instanceType: c.etcdInstanceType,
             volumeSizeGiB: c.etcdVolumeSizeGiB,
+            rootVolumeSizeGiB: c.etcdRootVolumeSizeGiB,
             snapshotIntervalMinutes: c.etcdSnapshotIntervalMinutes,
             snapshotRetentionDays: c.etcdSnapshotRetentionDays,
         },
         controlPlane: {
             count: c.controlPlaneCount,
             instanceType: c.controlPlaneInstanceType,
+            rootVolumeSizeGiB: c.controlPlaneRootVolumeSizeGiB,
             apiAccess: c.apiAccess,
             allowedCidrs: c.apiAllowedCidrs,
+            apiDnsName: c.apiDnsName,
         },
         workerPools: c.workerPools,
+        nodes: { detailedMonitoring: c.detailedMonitoring, cpuCredits: c.burstableCpuCredits },
         pki: {
             keyAlgorithm: c.pkiKeyAlgorithm,
             caValidityHours: c.caValidityHours,

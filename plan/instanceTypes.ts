@@ -85,3 +85,11 @@ export function instanceArchitecture(instanceType: string): Architecture {
     const family = instanceType.split(".")[0];
     return family === "a1" || /^[a-z]+\d+g/.test(family) ? "arm64" : "x86_64";
 }
+
+/**
+ * Burstable types (the T families: t2, t3, t3a, t4g) run on CPU credits, and only they accept a credit
+ * specification (EC2 User Guide, "Burstable performance instances").
+ */
+export function isBurstable(name: string): boolean {
+    return /^t\d[a-z]*\./.test(name);
+}

@@ -5,7 +5,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { Evaluation, RecordedResource } from "../automation/offline/engine";
 import { invokeResult, placeholderArn } from "../automation/offline/placeholders";
 import { loadStackConfig } from "../automation/stackConfig";
-import { evaluate, idOf, ofType, root } from "./harness";
+import { bootstrapTokenOf, evaluate, idOf, ofType, root } from "./harness";
 
 // The AWS security-check reference table (checkov / trivy / custom rows), judged against the resources the
 // real program registers for each committed environment. Every row is met (asserted here), deliberately
@@ -116,8 +116,11 @@ function perBucket(type: string, what: string, ok: (r: RecordedResource, stack: 
 const userDataText = (r: RecordedResource): string => Buffer.from(String(plain(r.inputs.userData) ?? ""), "base64").toString("utf8");
 /** Every string inside a secret output (structured ones such as addonSecrets included). */
 const strings = (value: unknown): string[] => (typeof value === "string" ? [value] : value !== null && typeof value === "object" ? Object.values(value).flatMap(strings) : []);
-const secretOutputValues = (stack: Stack): string[] => Object.values(stack.ev.outputs)
-    .filter((o) => o.secret).flatMap((o) => strings(o.value)).filter((value) => value.length >= 8);
+/** Every secret string of a stack: those inside secret outputs, and the bootstrap token (no output: read from the files nodes receive). */
+const secretOutputValues = (stack: Stack): string[] => {
+    const token = bootstrapTokenOf(stack.ev).secret;
+    return [...Object.values(stack.ev.outputs).filter((o) => o.secret).flatMap((o) => strings(o.value)).filter((value) => value.length >= 8), token, Buffer.from(token).toString("base64")];
+};
 const credentialPatterns = [/AKIA[0-9A-Z]{16}/, /ASIA[0-9A-Z]{16}/, /aws_secret_access_key/i, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /client-key-data/, /\btoken:\s*[a-z0-9]{6}\.[a-z0-9]{16}\b/];
 const userDataHasNoSecrets = every(T.launchTemplate, "free of credentials and secret outputs in user data", (r, stack) => {
     const text = userDataText(r);
@@ -129,6 +132,23 @@ const rootVolumesEncryptedWithClusterKey = every(T.launchTemplate, "encrypting e
 });
 const noPublicAddresses = every(T.launchTemplate, "without public addresses", (r) =>
     (r.inputs.networkInterfaces ?? []).every((ni: any) => String(ni.associatePublicIpAddress ?? "false") !== "true"));
+
+// The NAT instance (dev's kaws:natGateways instance) is the only aws.ec2.Instance kaws creates.
+const natInstanceName = (stack: Stack) => `${stack.clusterName}-nat-instance`;
+const onlyTheNatInstance: Check = (stack) => {
+    const instances = ofType(stack.ev, T.instance);
+    if (instances.length === 0) return ["no NAT instance to check"];
+    return instances.filter((r) => r.name !== natInstanceName(stack)).map((r) => `${r.name}: an aws.ec2.Instance other than the NAT instance`);
+};
+const instanceImdsV2 = propertyIs(T.instance, "metadataOptions.httpTokens", "required");
+const instanceRootEncryptedWithClusterKey = every(T.instance, "encrypting its root volume with the cluster key", (r, stack) =>
+    r.inputs.rootBlockDevice?.encrypted === true && r.inputs.rootBlockDevice?.kmsKeyId === stack.keyArn && (r.inputs.ebsBlockDevices ?? []).length === 0);
+const instanceUserDataHasNoSecrets = every(T.instance, "free of credentials and secret outputs in user data", (r, stack) => {
+    const text = String(plain(r.inputs.userData) ?? "");
+    return text.length > 0 && !credentialPatterns.some((p) => p.test(text)) && !secretOutputValues(stack).some((secret) => text.includes(secret));
+});
+/** prod has no aws.ec2.Instance; dev has exactly the NAT instance, checked as `dev` says. */
+const withNatInstance = (prod: Classification, dev: Classification): Entry => ({ perEnv: { prod, dev } });
 
 // Security groups: every ingress or egress permission, whichever resource declares it
 interface Permission { where: string; groupId: string; protocol: string; from: number; to: number; cidrs: string[]; sourceGroup?: string; description?: string }
@@ -178,9 +198,11 @@ const apiIngressFromVpcOrAllowList: Check = (stack) => {
     return rules.filter((p) => p.cidrs.some((c) => !inside(c, vpcCidr(stack)) && !allowed.includes(c)) || (stack.env === "prod" && fromWorld(p)))
         .map((p) => `${p.where} admits ${p.cidrs.join(",")} to 6443`);
 };
+/** The NAT instance's group admits all of the private subnets' traffic (to forward it); it guards no cluster port. */
+const natGroups = (stack: Stack): string[] => ofType(stack.ev, T.securityGroup).filter((sg) => sg.name === natInstanceName(stack)).map(idOf);
 const etcdPortsOnlyFromGroups: Check = (stack) => {
     const allowed: Record<number, string[]> = { 2379: [groupId(stack, "controlplane"), groupId(stack, "etcd")], 2380: [groupId(stack, "etcd")] };
-    const rules = permissions(stack.ev, "ingress").filter((p) => covers(p, 2379) || covers(p, 2380));
+    const rules = permissions(stack.ev, "ingress").filter((p) => !natGroups(stack).includes(p.groupId) && (covers(p, 2379) || covers(p, 2380)));
     if (rules.length === 0) return ["no etcd ingress rule"];
     return rules.filter((p) => p.cidrs.length > 0 || [2379, 2380].some((port) => covers(p, port) && !allowed[port].includes(p.sourceGroup ?? "")))
         .map((p) => `${p.where} admits ${p.cidrs.join(",") || p.sourceGroup} to etcd ports`);
@@ -188,7 +210,7 @@ const etcdPortsOnlyFromGroups: Check = (stack) => {
 const weaveOnlyBetweenNodes: Check = (stack) => {
     const nodes = [groupId(stack, "controlplane"), groupId(stack, "workers")];
     const weave = (p: Permission) => p.protocol === "50" || covers(p, 6783) || covers(p, 6783, "udp") || covers(p, 6784, "udp");
-    const rules = permissions(stack.ev, "ingress").filter(weave);
+    const rules = permissions(stack.ev, "ingress").filter((p) => !natGroups(stack).includes(p.groupId) && weave(p));
     const problems = rules.filter((p) => p.cidrs.length > 0 || !nodes.includes(p.sourceGroup ?? "") || !nodes.includes(p.groupId))
         .map((p) => `${p.where} admits ${p.cidrs.join(",") || p.sourceGroup} to weave`);
     for (const to of nodes) for (const from of nodes) {
@@ -292,17 +314,20 @@ const onlyNetworkLoadBalancers = every(T.loadBalancer, "a network load balancer"
 const noTlsListener = every(T.listener, "a plain TCP listener", (r) => r.inputs.protocol === "TCP");
 const classifiedMet = (...ids: string[]): Check => (stack) => ids.filter((id) => classify(id, stack.env)?.verdict !== "met").map((id) => `${id} is not classified met`);
 
+const egressNote = "etcd and control-plane nodes need HTTPS to anywhere (AWS APIs, registries, release downloads: kaws creates no interface endpoints), and workers keep open egress (see CKV_AWS_382); everything else is limited to the VPC";
 const notMetNoteWorkerEgress = "worker nodes keep all-port egress to anywhere: workloads reach registries, AWS APIs and their own dependencies; restrict it per workload with NetworkPolicy or an egress firewall";
 const https = (p: Permission) => p.protocol === "tcp" && p.from === 443 && p.to === 443;
 
 const table: Record<string, Entry> = {
     // EC2 instances and launch templates (etcd members, control plane and workers all run from launch templates in ASGs)
-    CKV_AWS_79: met(propertyIs(T.launchTemplate, "metadataOptions.httpTokens", "required"), none(T.instance)),
+    CKV_AWS_79: withNatInstance(met(propertyIs(T.launchTemplate, "metadataOptions.httpTokens", "required"), none(T.instance)),
+        met(propertyIs(T.launchTemplate, "metadataOptions.httpTokens", "required"), onlyTheNatInstance, instanceImdsV2)),
     "AVD-AWS-0130": met(propertyIs(T.launchTemplate, "metadataOptions.httpTokens", "required")),
-    "AVD-AWS-0028": notApplicable("no aws.ec2.Instance is created (etcd members are ASGs of one)", none(T.instance)),
+    "AVD-AWS-0028": withNatInstance(notApplicable("no aws.ec2.Instance is created (etcd members are ASGs of one)", none(T.instance)), met(onlyTheNatInstance, instanceImdsV2)),
     CKV_AWS_341: met(propertyIs(T.launchTemplate, "metadataOptions.httpPutResponseHopLimit", 1)),
-    CKV_AWS_8: met(rootVolumesEncryptedWithClusterKey, none(T.instance, T.launchConfiguration)),
-    "AVD-AWS-0131": notApplicable("no aws.ec2.Instance is created", none(T.instance)),
+    CKV_AWS_8: withNatInstance(met(rootVolumesEncryptedWithClusterKey, none(T.instance, T.launchConfiguration)),
+        met(rootVolumesEncryptedWithClusterKey, onlyTheNatInstance, instanceRootEncryptedWithClusterKey, none(T.launchConfiguration))),
+    "AVD-AWS-0131": withNatInstance(notApplicable("no aws.ec2.Instance is created", none(T.instance)), met(onlyTheNatInstance, instanceRootEncryptedWithClusterKey)),
     "AVD-AWS-0008": notApplicable("no launch configurations (launch templates only)", none(T.launchConfiguration)),
     "CUSTOM-LT-EBS-ENC": met(rootVolumesEncryptedWithClusterKey),
     CKV_AWS_106: notMet("EBS encryption by default is an account-wide setting a cluster stack must not own (destroying one cluster would switch it off for the account); every volume kaws creates is encrypted with the cluster key explicitly", none(T.encryptionByDefault), rootVolumesEncryptedWithClusterKey, propertyIs(T.volume, "encrypted", true)),
@@ -311,15 +336,24 @@ const table: Record<string, Entry> = {
     "AVD-AWS-0026": met(propertyIs(T.volume, "encrypted", true)),
     "AVD-AWS-0027": met(every(T.volume, "encrypted with the cluster key", (r, s) => r.inputs.kmsKeyId === s.keyArn)),
     CKV2_AWS_2: met(propertyIs(T.volume, "encrypted", true), none(T.volumeAttachment)),
-    CKV_AWS_88: met(noPublicAddresses, none(T.instance), propertyIs(T.subnet, "mapPublicIpOnLaunch", false)),
+    CKV_AWS_88: withNatInstance(met(noPublicAddresses, none(T.instance), propertyIs(T.subnet, "mapPublicIpOnLaunch", false)),
+        notMet("the NAT instance has a public address by design: its network interface holds the Elastic IP the private subnets' traffic leaves from; no node has one",
+            noPublicAddresses, onlyTheNatInstance, propertyIs(T.subnet, "mapPublicIpOnLaunch", false))),
     "AVD-AWS-0009": notApplicable("no launch configurations", none(T.launchConfiguration)),
-    CKV_AWS_46: met(userDataHasNoSecrets, none(T.instance, T.launchConfiguration)),
-    "AVD-AWS-0029": notApplicable("no aws.ec2.Instance is created", none(T.instance)),
+    CKV_AWS_46: withNatInstance(met(userDataHasNoSecrets, none(T.instance, T.launchConfiguration)),
+        met(userDataHasNoSecrets, onlyTheNatInstance, instanceUserDataHasNoSecrets, none(T.launchConfiguration))),
+    "AVD-AWS-0029": withNatInstance(notApplicable("no aws.ec2.Instance is created", none(T.instance)), met(onlyTheNatInstance, instanceUserDataHasNoSecrets)),
     "AVD-AWS-0129": met(userDataHasNoSecrets),
     "AVD-AWS-0122": notApplicable("no launch configurations", none(T.launchConfiguration)),
-    CKV_AWS_126: met(propertyIs(T.launchTemplate, "monitoring.enabled", true), none(T.instance)),
-    CKV_AWS_135: met(propertyIs(T.launchTemplate, "ebsOptimized", "true"), none(T.instance)),
-    CKV2_AWS_41: met(every(T.launchTemplate, "given an instance profile", (r) => Boolean(r.inputs.iamInstanceProfile?.name || r.inputs.iamInstanceProfile?.arn)), none(T.instance)),
+    CKV_AWS_126: withNatInstance(met(propertyIs(T.launchTemplate, "monitoring.enabled", true), none(T.instance)),
+        notMet("dev runs with kaws:detailedMonitoring false: the free five-minute metrics instead of about $2.10 per instance a month; prod keeps one-minute metrics",
+            propertyIs(T.launchTemplate, "monitoring.enabled", false), onlyTheNatInstance, propertyIs(T.instance, "monitoring", false))),
+    CKV_AWS_135: withNatInstance(met(propertyIs(T.launchTemplate, "ebsOptimized", "true"), none(T.instance)),
+        met(propertyIs(T.launchTemplate, "ebsOptimized", "true"), onlyTheNatInstance, propertyIs(T.instance, "ebsOptimized", true))),
+    CKV2_AWS_41: withNatInstance(met(every(T.launchTemplate, "given an instance profile", (r) => Boolean(r.inputs.iamInstanceProfile?.name || r.inputs.iamInstanceProfile?.arn)), none(T.instance)),
+        notMet("the NAT instance calls no AWS API (the stack owns its interface, address and routes), so it gets no role at all; every node has its instance profile",
+            every(T.launchTemplate, "given an instance profile", (r) => Boolean(r.inputs.iamInstanceProfile?.name || r.inputs.iamInstanceProfile?.arn)),
+            onlyTheNatInstance, every(T.instance, "without an instance profile", (r) => r.inputs.iamInstanceProfile === undefined))),
 
     // Auto Scaling
     CKV_AWS_315: met(every(T.group, "launched from a launch template", (r) => Boolean(r.inputs.launchTemplate?.id || r.inputs.mixedInstancesPolicy?.launchTemplate) && !r.inputs.launchConfiguration)),
@@ -337,9 +371,10 @@ const table: Record<string, Entry> = {
     "CUSTOM-SG-6443": met(apiIngressFromVpcOrAllowList),
     "CUSTOM-SG-ETCD": met(etcdPortsOnlyFromGroups),
     "CUSTOM-SG-WEAVE": met(weaveOnlyBetweenNodes),
-    CKV_AWS_382: notMet(notMetNoteWorkerEgress, onlyGroupsHaveWorldEgress(["workers"], allPorts)),
-    "AVD-AWS-0104": notMet("etcd and control-plane nodes need HTTPS to anywhere (AWS APIs, registries, release downloads: kaws creates no interface endpoints), and workers keep open egress (see CKV_AWS_382); everything else is limited to the VPC",
-        onlyGroupsHaveWorldEgress(["controlplane", "etcd"], https), onlyGroupsHaveWorldEgress(["controlplane", "etcd", "workers"], () => true)),
+    CKV_AWS_382: withNatInstance(notMet(notMetNoteWorkerEgress, onlyGroupsHaveWorldEgress(["workers"], allPorts)),
+        notMet(`${notMetNoteWorkerEgress}; the NAT instance forwards the private subnets' traffic to anywhere, which is its job`, onlyGroupsHaveWorldEgress(["workers", "nat-instance"], allPorts))),
+    "AVD-AWS-0104": withNatInstance(notMet(egressNote, onlyGroupsHaveWorldEgress(["controlplane", "etcd"], https), onlyGroupsHaveWorldEgress(["controlplane", "etcd", "workers"], () => true)),
+        notMet(`${egressNote}; the NAT instance forwards to anywhere (see CKV_AWS_382)`, onlyGroupsHaveWorldEgress(["controlplane", "etcd"], https), onlyGroupsHaveWorldEgress(["controlplane", "etcd", "nat-instance", "workers"], () => true))),
     CKV_AWS_23: met(every(T.securityGroup, "described", (r) => Boolean(r.inputs.description?.trim())), everyRuleDescribed),
     "AVD-AWS-0099": met(every(T.securityGroup, "described", (r) => Boolean(r.inputs.description?.trim()))),
     "AVD-AWS-0124": met(everyRuleDescribed),
@@ -521,7 +556,7 @@ describe("AWS checks", function () {
         expect(judge("CKV_AWS_7", broken(prod, T.key, (i) => { i.enableKeyRotation = false; }))).to.not.be.empty;
         expect(judge("CKV_AWS_158", broken(prod, T.logGroup, (i) => { delete i.kmsKeyId; }))).to.not.be.empty;
         expect(judge("CKV_AWS_46", broken(prod, T.launchTemplate, (i) => { i.userData = Buffer.from("#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n").toString("base64"); }))).to.not.be.empty;
-        const token = (prod.ev.outputs.addonSecrets.value as { bootstrapTokenSecret: string }).bootstrapTokenSecret;
+        const token = bootstrapTokenOf(prod.ev).secret;
         expect(judge("AVD-AWS-0129", broken(prod, T.launchTemplate, (i) => { i.userData = Buffer.from(`#cloud-config\nruncmd: [echo ${token}]\n`).toString("base64"); }))).to.not.be.empty;
         const sshFromAnywhere = { ...ofType(prod.ev, T.ingressRule)[0], name: "ssh", inputs: { securityGroupId: "sg", ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0", description: "ssh" } };
         expect(judge("CKV_AWS_24", broken(prod, T.ingressRule, () => undefined, [sshFromAnywhere]))).to.not.be.empty;

@@ -26,8 +26,30 @@ export function evaluate(env: string, overrides: Record<string, unknown> = {}, p
         if (value === undefined) delete config[qualified];
         else config[qualified] = typeof value === "string" ? value : JSON.stringify(value);
     }
-    return evaluateStack({ root, stack: env, config, program });
+    const key = JSON.stringify({ env, config, program });
+    let evaluation = evaluations.get(key);
+    if (!evaluation) {
+        evaluation = evaluateStack({ root, stack: env, config, program });
+        evaluations.set(key, evaluation);
+        evaluation.catch(() => evaluations.delete(key));
+    }
+    // Each caller gets its own copy: tests mutate what they are given (broken copies, overrides). An
+    // evaluation holding unresolved outputs cannot be copied; that configuration is evaluated each time.
+    return evaluation.then((ev) => {
+        try {
+            return structuredClone(ev);
+        } catch {
+            evaluations.delete(key);
+            return evaluateStack({ root, stack: env, config, program });
+        }
+    });
 }
+
+/**
+ * One evaluation per configuration and test process (mocha reuses its worker processes across files):
+ * the same program and configuration register the same resources; only generated keys would differ.
+ */
+const evaluations = new Map<string, Promise<Evaluation>>();
 
 export function ofType(evaluation: Evaluation, type: string): RecordedResource[] {
     return evaluation.resources.filter((r) => r.type === type);
@@ -51,6 +73,13 @@ export function roleFiles(evaluation: Evaluation, role: string): Map<string, Ins
     const files = nodeFilesOf(evaluation).filter((f) => f.path.startsWith(`${role}/`));
     if (files.length === 0) throw new Error(`no files for role ${role}`);
     return new Map(files.map((f) => [f.path.slice(role.length), { mode: f.mode.toString(8).padStart(4, "0"), owner: f.owner, content: f.content }]));
+}
+
+/** The kubelet bootstrap token (id and secret) the stack delivers, read from the control plane's bootstrap kubeconfig. */
+export function bootstrapTokenOf(evaluation: Evaluation): { id: string; secret: string } {
+    const kubeconfig = YAML.parse(roleFiles(evaluation, "controlplane").get("/etc/kubernetes/bootstrap-kubelet.conf")!.content);
+    const [id, secret] = String(kubeconfig.users[0].user.token).split(".");
+    return { id, secret };
 }
 
 /** The placeholder id the offline engine gives a resource, as other resources' inputs refer to it. */

@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
 import { Evaluation, RecordedResource, evaluateStack } from "../../automation/offline/engine";
 import { loadStackConfig } from "../../automation/stackConfig";
 import { CostError, CostReport, formatCost, loadPrices, priceStack, pricedRegions } from "../../automation/cost";
@@ -51,6 +53,14 @@ describe("cost from the evaluated graph", () => {
         expect(report.assumptions.join("\n")).to.match(/GB processed per NAT gateway/).and.match(/LCU per hour/);
         const table = formatCost(report);
         expect(table).to.match(/^total\s+\S+/m).and.include(report.total.toFixed(2)).and.include("Assumptions:");
+    });
+
+    it("prices an instance outside any group with its root volume, and names a missing price", () => {
+        const nat = resource("aws:ec2/instance:Instance", "nat", { instanceType: "t4g.nano", rootBlockDevice: { volumeSize: 8, volumeType: "gp3" }, monitoring: false });
+        const report = priceStack({ outputs: {}, resources: [nat] }, prices);
+        expect(report.total).to.be.closeTo(prices.instances["t4g.nano"] * prices.hoursPerMonth + 8 * prices.ebs.gp3, 1e-9);
+        const unpriced = resource("aws:ec2/instance:Instance", "odd", { instanceType: "x9z.huge" });
+        expect(() => priceStack({ outputs: {}, resources: [unpriced] }, prices)).to.throw(CostError, "instances.x9z.huge");
     });
 
     it("splits a mixed-instances group into on-demand and spot at the first override", () => {
@@ -122,6 +132,32 @@ describe("cost from the evaluated graph", () => {
                 }
             });
         }
+
+        it("dev costs at most $60 a month in us-east-1, all-in, from the committed price data", () => {
+            const report = priceStack(evaluations.dev, prices);
+            expect(report.total).to.be.at.most(60);
+            // All-in: every billable kind the dev stack has is on the bill, the NAT instance included.
+            const kinds = new Set(report.lines.map((l) => l.resource.split("::")[0]));
+            expect([...kinds]).to.include.members(["aws:autoscaling/group:Group", "aws:ec2/instance:Instance", "aws:ec2/eip:Eip", "aws:lb/loadBalancer:LoadBalancer", "aws:ebs/volume:Volume", "aws:kms/key:Key", "aws:route53/zone:Zone"]);
+            expect(report.lines.some((l) => l.item.startsWith("etcd snapshots"))).to.equal(true);
+            expect(report.lines.some((l) => l.item.includes("NAT gateway")), "dev runs a NAT instance, not a gateway").to.equal(false);
+        });
+
+        it("README's cost table shows the totals the model computes for the committed stacks", () => {
+            const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+            const row = /^\| \*\*total per month\*\* \| \*\*\$([\d,.]+)\*\* \| \*\*\$([\d,.]+)\*\* \|$/m.exec(readme);
+            expect(row, "the total row of README's cost table").to.not.equal(null);
+            const shown = (text: string) => Number(text.replace(/,/g, ""));
+            expect(shown(row![1])).to.be.closeTo(priceStack(evaluations.dev, prices).total, 0.005);
+            expect(shown(row![2])).to.be.closeTo(priceStack(evaluations.prod, prices).total, 0.005);
+        });
+
+        it("prod keeps full HA: a NAT gateway per AZ, three etcd members and three control-plane nodes on the bill", () => {
+            const report = priceStack(evaluations.prod, prices);
+            expect(report.lines.filter((l) => /^NAT gateway \S+$/.test(l.item))).to.have.length(3);
+            expect(report.lines.filter((l) => /^instances kaws-prod-etcd-\d/.test(l.item)).map((l) => l.quantity)).to.deep.equal([1, 1, 1]);
+            expect(report.lines.find((l) => l.item.startsWith("instances kaws-prod-controlplane"))!.quantity).to.equal(3);
+        });
 
         it("a pool's resources and instance line follow desiredSize, not maxSize (3 vs 300)", async () => {
             const pools = JSON.parse(configs.dev["kaws:workerPools"]);

@@ -15,7 +15,7 @@ const cis = parseCsv(fs.readFileSync(fixturePath("cis-k8s-checks.csv"), "utf8"),
 const cisExpected = (id: string) => cis.find((r) => r.id === id)!.expected;
 
 function members(ev: Evaluation): string[] {
-    return ofType(ev, ENI).map((eni) => eni.inputs.tags["kaws:etcd-member"] as string).sort();
+    return ofType(ev, ENI).map((eni) => eni.inputs.tags?.["kaws:etcd-member"] as string | undefined).filter((m): m is string => m !== undefined).sort();
 }
 
 function ofMember(ev: Evaluation, type: string, member: string): RecordedResource {
@@ -157,7 +157,7 @@ describe("EtcdCluster", () => {
         const zone = ofType(prod, "aws:route53/zone:Zone").find((z) => z.inputs.name === "kaws-prod.internal");
         expect(zone).to.exist;
         expect(zone!.inputs.vpcs).to.deep.equal([{ vpcId: idOf(ofType(prod, "aws:ec2/vpc:Vpc")[0]) }]);
-        const records = ofType(prod, "aws:route53/record:Record").filter((r) => r.inputs.zoneId === idOf(zone!));
+        const records = ofType(prod, "aws:route53/record:Record").filter((r) => r.inputs.zoneId === idOf(zone!) && r.inputs.name.startsWith("etcd-"));
         expect(records.map((r) => [r.inputs.name, r.inputs.type, r.inputs.records])).to.deep.equal(
             members(prod).map((m) => [`${m}.kaws-prod.internal`, "A", ofMember(prod, ENI, m).inputs.privateIps]));
     });

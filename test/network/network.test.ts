@@ -1,12 +1,14 @@
 import { expect } from "chai";
 import { Netmask } from "netmask";
-import { Evaluation } from "../../automation/offline/engine";
+import { Evaluation, RecordedResource } from "../../automation/offline/engine";
 import { evaluate, idOf, named, ofType } from "../harness";
 
 const SUBNET = "aws:ec2/subnet:Subnet";
 const NAT = "aws:ec2/natGateway:NatGateway";
 const ROUTE_TABLE = "aws:ec2/routeTable:RouteTable";
 const ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation";
+const ROUTE = "aws:ec2/route:Route";
+const INSTANCE = "aws:ec2/instance:Instance";
 
 function subnets(ev: Evaluation, kind: "public" | "private") {
     return ofType(ev, SUBNET).filter((s) => s.name.includes(`-${kind}-`));
@@ -17,6 +19,10 @@ function routeTableOf(ev: Evaluation, subnetName: string) {
     const association = ofType(ev, ASSOCIATION).find((a) => a.inputs.subnetId === idOf(subnet));
     expect(association, `route table association of ${subnetName}`).to.exist;
     return ofType(ev, ROUTE_TABLE).find((t) => idOf(t) === association!.inputs.routeTableId)!;
+}
+
+function routesOf(ev: Evaluation, table: RecordedResource) {
+    return ofType(ev, ROUTE).filter((r) => r.inputs.routeTableId === idOf(table));
 }
 
 describe("Network", () => {
@@ -53,22 +59,55 @@ describe("Network", () => {
         }
     });
 
-    it("gives prod a NAT gateway with an EIP in each AZ's public subnet, and dev a single one", () => {
+    it("gives prod a NAT gateway with an EIP in each AZ's public subnet, and dev a NAT instance instead", () => {
         expect(ofType(prod, NAT)).to.have.length(3);
         expect(ofType(prod, "aws:ec2/eip:Eip")).to.have.length(3);
-        expect(ofType(dev, NAT)).to.have.length(1);
         const publicIds = subnets(prod, "public").map(idOf);
         expect(ofType(prod, NAT).map((n) => n.inputs.subnetId)).to.have.members(publicIds);
+        expect(ofType(dev, NAT)).to.have.length(0);
+        expect(ofType(dev, INSTANCE)).to.have.length(1);
     });
 
-    it("routes each prod private subnet through the NAT gateway of its own AZ", () => {
+    it("routes each prod private subnet through the NAT gateway of its own AZ, with a route of its own", () => {
         const publicById = new Map(subnets(prod, "public").map((s) => [idOf(s), s]));
         for (const subnet of subnets(prod, "private")) {
-            const routes = routeTableOf(prod, subnet.name).inputs.routes;
+            const table = routeTableOf(prod, subnet.name);
+            expect(table.inputs.routes, "no inline routes: the table must not wait for the NAT gateway").to.equal(undefined);
+            const routes = routesOf(prod, table);
             expect(routes).to.have.length(1);
-            expect(routes[0].cidrBlock).to.equal("0.0.0.0/0");
-            const nat = ofType(prod, NAT).find((n) => idOf(n) === routes[0].natGatewayId)!;
+            expect(routes[0].inputs.destinationCidrBlock).to.equal("0.0.0.0/0");
+            const nat = ofType(prod, NAT).find((n) => idOf(n) === routes[0].inputs.natGatewayId)!;
             expect(publicById.get(nat.inputs.subnetId)!.inputs.availabilityZone).to.equal(subnet.inputs.availabilityZone);
+        }
+    });
+
+    it("launches no node before its subnet's route to the internet exists (nodes download packages at boot)", () => {
+        for (const ev of [dev, prod]) {
+            const routes = ofType(ev, ROUTE).map((r) => r.urn);
+            expect(routes.length).to.be.greaterThan(0);
+            const groups = ofType(ev, "aws:autoscaling/group:Group");
+            expect(groups.length).to.be.greaterThan(2);
+            for (const group of groups) {
+                const waitsFor = new Set(group.dependencies ?? []);
+                // A group spans the subnets it is given; each of those subnets' routes must be among its dependencies.
+                const own = ofType(ev, ROUTE).filter((route) => {
+                    const table = ofType(ev, ROUTE_TABLE).find((t) => idOf(t) === route.inputs.routeTableId)!;
+                    const association = ofType(ev, ASSOCIATION).find((a) => a.inputs.routeTableId === idOf(table))!;
+                    return (group.inputs.vpcZoneIdentifiers as string[]).includes(association.inputs.subnetId);
+                });
+                expect(own.length, `${group.name}: its subnets' routes`).to.be.greaterThan(0);
+                for (const route of own) expect(waitsFor.has(route.urn), `${group.name} waits for ${route.name}`).to.equal(true);
+            }
+        }
+    });
+
+    it("attaches the S3 gateway endpoint to route tables that depend on no NAT gateway", () => {
+        const endpoint = ofType(prod, "aws:ec2/vpcEndpoint:VpcEndpoint")[0];
+        const tables = ofType(prod, ROUTE_TABLE).filter((t) => endpoint.inputs.routeTableIds.includes(idOf(t)));
+        expect(tables).to.have.length(4);
+        const natIds = new Set(ofType(prod, NAT).map(idOf));
+        for (const table of tables) {
+            expect(JSON.stringify(table.inputs), table.name).to.not.match(new RegExp([...natIds].join("|")));
         }
     });
 
@@ -80,16 +119,42 @@ describe("Network", () => {
         for (const subnet of ofType(prod, SUBNET)) expect(subnet.inputs.mapPublicIpOnLaunch).to.equal(false);
     });
 
-    it("follows the natGateways strategy: none leaves private subnets without a default route", async () => {
+    it("follows the natGateways strategy: none leaves private subnets without a default route, single shares one gateway", async () => {
         const none = await evaluate("prod", { natGateways: "none", imageId: "ami-0123456789abcdef0" });
         expect(ofType(none, NAT)).to.have.length(0);
-        for (const subnet of subnets(none, "private")) expect(routeTableOf(none, subnet.name).inputs.routes).to.deep.equal([]);
+        expect(ofType(none, ROUTE)).to.have.length(0);
         const single = await evaluate("prod", { natGateways: "single" });
         const nats = ofType(single, NAT);
         expect(nats).to.have.length(1);
         for (const subnet of subnets(single, "private")) {
-            expect(routeTableOf(single, subnet.name).inputs.routes[0].natGatewayId).to.equal(idOf(nats[0]));
+            expect(routesOf(single, routeTableOf(single, subnet.name)).map((r) => r.inputs.natGatewayId)).to.deep.equal([idOf(nats[0])]);
         }
+    });
+
+    it("natGateways instance: every private subnet routes to one interface with source/dest check off, behind an EIP, in the first public subnet", async () => {
+        const three = await evaluate("dev", { azCount: 3 });
+        const eni = ofType(three, "aws:ec2/networkInterface:NetworkInterface").find((n) => n.name.endsWith("-nat-instance"))!;
+        expect(eni.inputs.sourceDestCheck).to.equal(false);
+        expect(eni.inputs.subnetId).to.equal(idOf(subnets(three, "public").find((s) => s.name.endsWith("-public-0"))!));
+        for (const subnet of subnets(three, "private")) {
+            expect(routesOf(three, routeTableOf(three, subnet.name)).map((r) => r.inputs.networkInterfaceId)).to.deep.equal([idOf(eni)]);
+        }
+        const eips = ofType(three, "aws:ec2/eip:Eip");
+        expect(eips.map((e) => e.inputs.networkInterface)).to.deep.equal([idOf(eni)]);
+        const instance = ofType(three, INSTANCE)[0];
+        expect(instance.inputs.primaryNetworkInterface.networkInterfaceId).to.equal(idOf(eni));
+        expect(instance.inputs.iamInstanceProfile, "the NAT instance calls no AWS API").to.equal(undefined);
+        expect(instance.inputs.metadataOptions.httpTokens).to.equal("required");
+        expect(instance.inputs.userData).to.include("10.0.0.0/19").and.include("10.0.32.0/19").and.include("10.0.64.0/19");
+        // The NAT forwards exactly the private subnets: its group admits each of them and nothing else.
+        const group = ofType(three, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-nat-instance"))!;
+        const ingress = ofType(three, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === idOf(group));
+        expect(ingress.map((r) => r.inputs.cidrIpv4).sort()).to.deep.equal(subnets(three, "private").map((s) => s.inputs.cidrBlock).sort());
+    });
+
+    it("refuses a NAT instance in prod before creating anything", async () => {
+        const failure = await evaluate("prod", { natGateways: "instance" }).then(() => undefined, (err) => err);
+        expect(failure?.cause?.problems).to.deep.equal(['kaws:natGateways: "instance" is one instance in one AZ, too fragile for environment "prod"; accepted: perAz | single | none']);
     });
 
     it("tags subnets for load balancer discovery and every AWS resource with the cluster tag", () => {

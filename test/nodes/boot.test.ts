@@ -149,9 +149,9 @@ describe("nodes/boot", () => {
         expect(verifyUnits({ "kaws-mark-control-plane.service": renderMarkControlPlaneUnit() })).to.deep.equal([]);
     });
 
-    it("only the control plane starts the mark-control-plane unit (and keeps an audit log directory): its own boot steps", () => {
+    it("only the control plane starts the node-bootstrap, mark-control-plane and ready-gate units (and keeps an audit log directory): its own boot steps", () => {
         // What each role then does is checked by running the script (below).
-        expect(headerLines(renderNodeBootScript(base))).to.include("KAWS_START_AFTER_KUBELET=kaws-mark-control-plane.service");
+        expect(headerLines(renderNodeBootScript(base))).to.include("KAWS_START_AFTER_KUBELET='kaws-node-bootstrap.service kaws-node-bootstrap.timer kaws-mark-control-plane.service kaws-ready-gate.service'");
         expect(headerLines(renderNodeBootScript(worker))).to.include("KAWS_START_AFTER_KUBELET=''");
         expect(headerLines(renderNodeBootScript(worker))).to.include(`KAWS_PRIVATE_DIRS=${kubeletPaths.staticPods}`);
         expect(() => renderNodeBootScript({ ...worker, roleSteps: { privateDirs: ["/a b"], startAfterKubelet: [] } })).to.throw(/role step "\/a b"/);
@@ -189,12 +189,12 @@ esac`,
             fetch: `event fetch`,
         };
 
-        const boot = (spec: NodeBootSpec) => {
+        const boot = (spec: NodeBootSpec, overrides: Record<string, string> = {}) => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-node-boot-"));
             try {
                 const event = `event() { echo "$*" >> "${dir}/events"; }\n`;
                 fs.mkdirSync(`${dir}/stubs`);
-                for (const [name, body] of Object.entries(stubs)) fs.writeFileSync(`${dir}/stubs/${name}`, `#!/bin/bash\n${event}${body}\n`, { mode: 0o755 });
+                for (const [name, body] of Object.entries({ ...stubs, ...overrides })) fs.writeFileSync(`${dir}/stubs/${name}`, `#!/bin/bash\n${event}${body}\n`, { mode: 0o755 });
                 const script = withHeaderValues(renderNodeBootScript({ ...spec, ecrCredentialProvider: { version: "v1.31.7", sha256: { amd64: providerSha256, arm64: providerSha256 } } }), {
                     KAWS_NODE_ENV: `${dir}/etc/kaws/node.env`,
                     KAWS_KUBERNETES_REPO_FILE: `${dir}/kubernetes.repo`,
@@ -244,8 +244,26 @@ esac`,
             "systemctl daemon-reload",
             "systemctl enable --now containerd.service",
             "systemctl enable --now kubelet.service",
-            ...(controlPlane ? ["systemctl start --no-block kaws-mark-control-plane.service"] : []),
+            ...(controlPlane ? ["kaws-node-bootstrap.service", "kaws-node-bootstrap.timer", "kaws-mark-control-plane.service", "kaws-ready-gate.service"].map((unit) => `systemctl start --no-block ${unit}`) : []),
         ];
+
+        it("retries a package install while the subnet cannot reach the internet yet, and gives up with the command named", () => {
+            const failingFirst = (times: number) => `n=$(cat "$(dirname "$0")/dnf-calls" 2>/dev/null || echo 0); echo $((n + 1)) > "$(dirname "$0")/dnf-calls"
+if [ "$n" -lt ${times} ]; then event "dnf failed"; exit 1; fi
+event "dnf $*"`;
+            const sleep = `event "sleep $*"`;
+            const r = boot(base, { dnf: failingFirst(2), sleep });
+            expect(r.result.status, r.result.stderr).to.equal(0);
+            expect(r.events.slice(r.events.indexOf("dnf failed"), r.events.indexOf("dnf failed") + 5)).to.deep.equal([
+                "dnf failed", "sleep 5", "dnf failed", "sleep 10",
+                "dnf install -y --releasever=2023.12.20261028.0 containerd runc iptables-nft conntrack-tools",
+            ]);
+            const never = boot(base, { dnf: failingFirst(100), sleep });
+            expect(never.result.status).to.not.equal(0);
+            expect(never.events.filter((e) => e === "dnf failed")).to.have.length(12);
+            expect(never.result.stderr).to.include("kaws-boot: gave up after 12 attempts: dnf install");
+            expect(never.events.some((e) => e.startsWith("systemctl enable")), "no kubelet without its packages").to.equal(false);
+        });
 
         it("control plane: pinned packages from the minor's repository, the verified provider, private dirs, then kubelet and the mark unit", () => {
             const r = boot(base);

@@ -28,7 +28,7 @@ const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
     ["prod with one etcd member", "prod", { etcdMembers: 1 }, ['kaws:etcdMembers: 1 is too few for environment "prod"; accepted: 3 | 5 | 7']],
     ["no control plane", "dev", { controlPlaneCount: 0 }, ["kaws:controlPlaneCount: 0 is out of range; accepted: an integer from 1 to 9"]],
     ["prod with one control-plane node", "prod", { controlPlaneCount: 1 }, ['kaws:controlPlaneCount: 1 is too few for environment "prod"; accepted: 2 to 9']],
-    ["NAT strategy misspelled", "dev", { natGateways: "perAZ" }, ['kaws:natGateways: "perAZ" is not allowed; accepted: perAz | single | none']],
+    ["NAT strategy misspelled", "dev", { natGateways: "perAZ" }, ['kaws:natGateways: "perAZ" is not allowed; accepted: perAz | single | instance | none']],
     ["unsupported Kubernetes version", "dev", { kubernetesVersion: "1.30.0" }, ['kaws:kubernetesVersion: "1.30.0" is not allowed; accepted: 1.36.4 | 1.35.9']],
     ["pod range overlapping the VPC", "dev", { podCidr: "10.0.0.0/12" }, ['kaws:podCidr: "10.0.0.0/12" overlaps kaws:vpcCidr "10.0.0.0/16"; accepted: a range disjoint from it']],
     ["service range overlapping the pod range", "dev", { serviceCidr: "10.40.0.0/16" }, ['kaws:serviceCidr: "10.40.0.0/16" overlaps kaws:podCidr "10.32.0.0/12"; accepted: a range disjoint from it']],
@@ -87,7 +87,7 @@ const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
         'kaws:apiAllowedCidrs: ["0.0.0.0/1","128.0.0.0/1"] together cover every IPv4 address, opening the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"',
     ]],
     ["no NAT without a pre-baked image", "dev", { natGateways: "none" }, [
-        'kaws:natGateways: "none" leaves nodes no way to download packages, binaries or images; accepted: perAz | single, or set kaws:imageId to a pre-baked AMI that holds them',
+        'kaws:natGateways: "none" leaves nodes no way to download packages, binaries or images; accepted: perAz | single | instance, or set kaws:imageId to a pre-baked AMI that holds them',
     ]],
     ["a cluster name another stack uses", "dev", { clusterName: "kaws-prod" }, [
         'kaws:clusterName: "kaws-prod" is also the cluster name of stack prod (Pulumi.prod.yaml); accepted: a name no other stack of this repository uses',
@@ -110,11 +110,20 @@ const badConfigs: [string, string, Record<string, unknown>, string[]][] = [
     ["allowed API CIDR that is not a CIDR", "dev", { apiAllowedCidrs: ["10.0.0.0/33"] }, ['kaws:apiAllowedCidrs[0]: "10.0.0.0/33" is not a CIDR network address; accepted: a.b.c.d/n with no host bits set']],
     ["internet-facing API with no allowed CIDR", "dev", { apiAccess: "internet-facing" }, ['kaws:apiAllowedCidrs: is empty but kaws:apiAccess is "internet-facing"; accepted: at least one CIDR allowed to reach the API']],
     ["prod API open to the whole internet", "prod", { apiAccess: "internet-facing", apiAllowedCidrs: ["0.0.0.0/0"] }, ['kaws:apiAllowedCidrs[0]: "0.0.0.0/0" opens the API of a prod cluster to the whole internet; accepted: specific CIDRs, or apiAccess "internal"']],
+    ["API name that is not a DNS name", "dev", { apiAccess: "internet-facing", apiAllowedCidrs: ["203.0.113.0/24"], apiDnsName: "https://API.example.com" }, [
+        'kaws:apiDnsName: "https://API.example.com" is not a DNS name; accepted: a lower-case name of at least two labels such as api.example.com (a-z, 0-9, "-", at most 253 characters)',
+    ]],
+    ["API name of a single label", "dev", { apiAccess: "internet-facing", apiAllowedCidrs: ["203.0.113.0/24"], apiDnsName: "api" }, [
+        'kaws:apiDnsName: "api" is not a DNS name; accepted: a lower-case name of at least two labels such as api.example.com (a-z, 0-9, "-", at most 253 characters)',
+    ]],
+    ["API name for an internal API", "dev", { apiDnsName: "api.example.com" }, [
+        'kaws:apiDnsName: is set but kaws:apiAccess is "internal", whose API is always api.<clusterName>.internal; accepted: unset, or apiAccess "internet-facing"',
+    ]],
     ["misspelled key", "dev", { azcount: 2 }, ["kaws:azcount: is not a known key; accepted: the keys in README.md's configuration table (did you mean kaws:azCount?)"]],
     ["missing region", "dev", { "aws:region": undefined }, ["aws:region: is required; set it in Pulumi.<stack>.yaml, e.g. aws:region: eu-west-1"]],
     ["leaf certificates outliving their CA", "dev", { leafValidityHours: 100000 }, ["kaws:leafValidityHours: 100000 is not shorter than kaws:caValidityHours 87600; accepted: less than the CA lifetime"]],
     ["several problems at once, each on its own line", "prod", { azCount: 1, etcdMembers: 4, natGateways: "many" }, [
-        "kaws:natGateways: \"many\" is not allowed; accepted: perAz | single | none",
+        "kaws:natGateways: \"many\" is not allowed; accepted: perAz | single | instance | none",
         "kaws:etcdMembers: 4 is not allowed; accepted: 1 | 3 | 5 | 7",
         'kaws:azCount: 1 is too few for environment "prod"; accepted: 3 to 6',
     ]],
@@ -144,12 +153,13 @@ describe("configuration validation", () => {
         const dev = parseClusterConfig(loadStackConfig(root, "dev"));
         expect(dev.network.azCount).to.equal(1);
         expect(dev.etcd.members).to.equal(1);
-        expect(dev.workerPools[0]).to.include({ name: "general", rootVolumeSizeGiB: 50, podsNeedImds: false });
+        expect(dev.workerPools[0]).to.include({ name: "general", rootVolumeSizeGiB: 20, podsNeedImds: false });
         expect(dev.workerPools[0].taints).to.deep.equal([]);
         const prod = parseClusterConfig(loadStackConfig(root, "prod"));
         expect(prod.environment).to.equal("prod");
         expect(prod.network.natGateways).to.equal("perAz");
         expect(prod.workerPools.map((p) => p.name)).to.deep.equal(["general", "system"]);
+        expect(prod.workerPools[0].rootVolumeSizeGiB, "the pool default").to.equal(50);
         expect(prod.workerPools[1].taints[0]).to.deep.equal({ key: "kaws.io/system", value: "true", effect: "NoSchedule" });
     });
 

@@ -4,7 +4,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { exitCodes, runCli } from "../../../automation/cli";
 import { diffRenders, formatRenderDiff } from "../../../automation/offline/renderDiff";
-import { throwawayProject } from "../../harness";
+import { root, throwawayProject } from "../../harness";
+import { loadStackConfig } from "../../../automation/stackConfig";
 
 // `kaws render <env> --diff DIR`: what a reviewer needs in a pull request. Two renders of the same
 // configuration differ in nothing (generated keys and secrets are masked); a changed setting shows as
@@ -47,7 +48,9 @@ describe("kaws render --diff", function () {
         const r = await cli(["render", "dev", "--out", "changed", "--diff", "base"]);
         expect(r.code, r.stderr).to.equal(exitCodes.ok);
         expect(r.stdout).to.contain("~ etcd-0/etc/systemd/system/kaws-etcd-snapshot.timer");
-        expect(r.stdout).to.match(/^-OnUnitActiveSec=30min$/m).and.to.match(/^\+OnUnitActiveSec=15min$/m);
+        const committed = loadStackConfig(root, "dev")["kaws:etcdSnapshotIntervalMinutes"];
+        expect(committed).to.not.equal("15");
+        expect(r.stdout).to.match(new RegExp(`^-OnUnitActiveSec=${committed}min$`, "m")).and.to.match(/^\+OnUnitActiveSec=15min$/m);
         expect(r.stdout).to.match(/~ aws:ec2\/securityGroup:SecurityGroup::kaws-dev-api-lb {2}\(ingress\)/);
         expect(r.stdout).to.contain("! rolls etcd-0: a new launch template version; etcd members move only by the one-at-a-time roll");
         expect(r.stdout, "no key material in a diff").to.not.match(/PRIVATE KEY-----\n(?!<masked>)/);
