@@ -9,7 +9,9 @@ import { kubeletNodeFiles } from "../nodes/kubeletFiles";
 import { renderKubeconfig } from "../nodes/kubeconfig";
 import { kubernetesNodeUserData } from "../nodes/boot";
 import { controlPlaneBootSteps, markControlPlanePaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit } from "./markControlPlane";
+import { nodeBootstrapPaths, renderNodeBootstrapObjects, renderNodeBootstrapScript, renderNodeBootstrapTimer, renderNodeBootstrapUnit } from "./nodeBootstrap";
 import { controlPlaneStatements } from "./policies";
+import { readyGateHook, readyGatePaths, renderReadyGateScript, renderReadyGateUnit } from "./readyGate";
 import {
     admissionConfiguration, apiServerPod, auditPolicy, authenticationConfiguration, controllerManagerPod, controlPlanePaths,
     ControlPlaneSpec, renderYaml, schedulerPod,
@@ -138,8 +140,19 @@ export class ControlPlane extends pulumi.ComponentResource {
                 nodeLabels: { [nodeLabels.controlPlaneNode.key]: nodeLabels.controlPlaneNode.value, [nodeLabels.excludeFromLoadBalancers]: "" },
                 taints: [{ key: nodeLabels.controlPlaneRole, effect: "NoSchedule" }],
             }),
+            // The token reaches the node in its encrypted files only, never in user data.
+            {
+                path: p.nodeBootstrapObjects,
+                mode: "0600",
+                content: pulumi.secret(pulumi.all([ctx.bootstrapToken.id, ctx.bootstrapToken.secret]).apply(([id, secret]) => renderNodeBootstrapObjects({ id, secret }))),
+            },
+            { path: nodeBootstrapPaths.script, mode: "0700", content: renderNodeBootstrapScript() },
+            { path: nodeBootstrapPaths.unit, mode: "0600", content: renderNodeBootstrapUnit() },
+            { path: nodeBootstrapPaths.timer, mode: "0600", content: renderNodeBootstrapTimer() },
             { path: markControlPlanePaths.script, mode: "0700", content: renderMarkControlPlaneScript() },
             { path: markControlPlanePaths.unit, mode: "0600", content: renderMarkControlPlaneUnit() },
+            { path: readyGatePaths.script, mode: "0700", content: renderReadyGateScript(plan) },
+            { path: readyGatePaths.unit, mode: "0600", content: renderReadyGateUnit() },
         ];
 
         const rolling = oneAtATime(count);
@@ -149,7 +162,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             files,
             userData: kubernetesNodeUserData(plan, role, controlPlaneBootSteps),
             // Pods on the control plane must not borrow its instance role; AWS-calling add-ons there use the host network.
-            instances: { types: [plan.config.controlPlane.instanceType], securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: 50, imdsHopLimit: 1 },
+            instances: { types: [plan.config.controlPlane.instanceType], securityGroupIds: args.securityGroupIds, rootVolumeSizeGiB: plan.config.controlPlane.rootVolumeSizeGiB, imdsHopLimit: 1 },
             scaling: {
                 args: {
                     vpcZoneIdentifiers: ctx.privateSubnets.map((s) => s.id),
@@ -181,6 +194,17 @@ export class ControlPlane extends pulumi.ComponentResource {
         this.files = group.files;
         this.launchTemplate = group.launchTemplate;
         this.autoScalingGroup = group.autoScalingGroup;
+        // A new node (an instance refresh's replacement, a replaced unhealthy node) stays out of service until
+        // kaws-ready-gate on it completes this hook, so a refresh moves to the next node only once this one is
+        // ready; a node never ready is abandoned at the timeout. Created after the group: its first instances
+        // do not wait (the gate then finds no waiting action and just exits).
+        new aws.autoscaling.LifecycleHook(`${name}-${role}-ready`, {
+            name: readyGateHook.name,
+            autoscalingGroupName: this.autoScalingGroup.name,
+            lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+            heartbeatTimeout: readyGateHook.heartbeatTimeoutSeconds,
+            defaultResult: "ABANDON",
+        }, { parent: this });
 
         this.registerOutputs({ autoScalingGroupName: this.autoScalingGroup.name, roleArn: this.role.role.arn });
     }

@@ -3,16 +3,22 @@ import { localApiServer } from "../plan/cluster";
 import { RoleBootSteps } from "../nodes/boot";
 import { renderShellScript } from "../nodes/shellScript";
 import { controlPlanePaths } from "./render";
+import { nodeBootstrapPaths } from "./nodeBootstrap";
+import { readyGatePaths } from "./readyGate";
 
 export const markControlPlanePaths = {
     script: "/usr/local/sbin/kaws-mark-control-plane",
     unit: "/etc/systemd/system/kaws-mark-control-plane.service",
 } as const;
 
-/** What the control plane adds to the generic node boot: its audit log directory, and the labeller started once kubelet runs. */
+/**
+ * What the control plane adds to the generic node boot: its audit log directory, and once kubelet runs (it
+ * starts the API server's static pod) the bootstrap objects' apply with its timer, the labeller and the
+ * ready gate (which takes the node into service).
+ */
 export const controlPlaneBootSteps: RoleBootSteps = {
     privateDirs: [controlPlanePaths.auditLogDir],
-    startAfterKubelet: [path.basename(markControlPlanePaths.unit)],
+    startAfterKubelet: [nodeBootstrapPaths.unit, nodeBootstrapPaths.timer, markControlPlanePaths.unit, readyGatePaths.unit].map((unit) => path.basename(unit)),
 };
 
 /**

@@ -23,6 +23,8 @@ export interface ControlPlaneRequestScope extends NodeRequestScope {
     readonly autoscalerGroups: readonly ResourceRef[];
     /** Every worker group: node-termination-handler completes their terminate lifecycle actions. */
     readonly workerGroups: readonly ResourceRef[];
+    /** The control-plane group: each new control-plane node completes its launch lifecycle action (kaws-ready-gate). */
+    readonly controlPlaneGroup: ResourceRef;
     /** The queue node-termination-handler reads. */
     readonly terminationQueueArn: string;
 }
@@ -34,7 +36,7 @@ const autoscaler = (where: string) => `cluster-autoscaler-1.36.1 cloudprovider/a
 const describe = (action: string, source: string): AwsRequest => ({ action, context: {}, source, ...wildcardOnly("read-only Describe action with no resource type") });
 
 export function controlPlaneRequests(s: ControlPlaneRequestScope): AwsRequest[] {
-    return [...cloudControllerRequests(s), ...ebsCsiRequests(s), ...clusterAutoscalerRequests(s), ...nodeTerminationHandlerRequests(s)];
+    return [...cloudControllerRequests(s), ...ebsCsiRequests(s), ...clusterAutoscalerRequests(s), ...nodeTerminationHandlerRequests(s), ...readyGateRequests(s)];
 }
 
 /** buildTags (pkg/providers/v1/tags.go:324) plus the service name on load balancers, target groups and listeners. */
@@ -135,4 +137,9 @@ export function nodeTerminationHandlerRequests(s: ControlPlaneRequestScope): Aws
         describe("autoscaling:DescribeLifecycleHooks", nth("asg-lifecycle-event.go:157")),
         ...onResources("autoscaling:CompleteLifecycleAction", s.workerGroups, nth("sqs-monitor.go:347")),
     ];
+}
+
+/** kaws-ready-gate (controlPlane/ready-gate.sh): `aws autoscaling complete-lifecycle-action` on its own group. */
+export function readyGateRequests(s: ControlPlaneRequestScope): AwsRequest[] {
+    return onResources("autoscaling:CompleteLifecycleAction", [s.controlPlaneGroup], "kaws-ready-gate: aws autoscaling complete-lifecycle-action (kaws-ready hook)");
 }

@@ -176,6 +176,7 @@ export function requestsFor(world: IamWorld, node: WorldNode): AwsRequest[] {
             kubernetesInstances: kubernetesNodes.map((n) => n.instance),
             autoscalerGroups: world.clusterAutoscaler ? workerGroups : [],
             workerGroups,
+            controlPlaneGroup: world.refs("aws:autoscaling/group:Group").find(({ ref }) => ref.tags["kaws:role"] === "controlplane")!.ref,
             terminationQueueArn: world.terminationQueueArn,
         })];
     }

@@ -91,7 +91,9 @@ export class WorkerPool extends pulumi.ComponentResource {
                     defaultInstanceWarmup: 300,
                     instanceRefresh: {
                         strategy: "Rolling",
-                        preferences: { minHealthyPercentage: 90, maxHealthyPercentage: 110, skipMatching: true, instanceWarmup: "300" },
+                        // Pauses after a fifth and after half of the pool, so a node image or kubelet that does not work
+                        // shows (and the upgrade's gate can stop the run) before the whole pool has rolled.
+                        preferences: { minHealthyPercentage: 90, maxHealthyPercentage: 110, skipMatching: true, instanceWarmup: "300", checkpointPercentages: [20, 50, 100], checkpointDelay: "300" },
                     },
                     waitForCapacityTimeout: "0",
                 },

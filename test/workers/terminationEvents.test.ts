@@ -45,7 +45,8 @@ describe("TerminationEvents and the drain on every termination", function () {
         it(`${env}: every worker group waits on a terminate lifecycle hook; the handler reads the queue in queue mode`, () => {
             const ev = stacks[env];
             const groups = ofType(ev, "aws:autoscaling/group:Group").filter((g) => String(g.inputs.name).includes("-worker-"));
-            const hooks = ofType(ev, "aws:autoscaling/lifecycleHook:LifecycleHook");
+            // The control plane's launch hook (its ready gate) is not a drain hook.
+            const hooks = ofType(ev, "aws:autoscaling/lifecycleHook:LifecycleHook").filter((h) => h.inputs.lifecycleTransition !== "autoscaling:EC2_INSTANCE_LAUNCHING");
             expect(hooks.map((h) => h.inputs.autoscalingGroupName).sort()).to.deep.equal(groups.map((g) => g.inputs.name).sort());
             for (const hook of hooks) {
                 expect(hook.inputs).to.include({ lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", defaultResult: "CONTINUE" });

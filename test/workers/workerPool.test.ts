@@ -52,6 +52,7 @@ describe("WorkerPool", function () {
                 expect(asg.inputs.capacityRebalance).to.equal(true);
                 expect(asg.inputs.instanceRefresh.strategy).to.equal("Rolling");
                 expect(asg.inputs.instanceRefresh.preferences.skipMatching).to.equal(true);
+                expect(asg.inputs.instanceRefresh.preferences.checkpointPercentages, "the refresh pauses before the whole pool has rolled").to.deep.equal([20, 50, 100]);
                 expect(asg.inputs.launchTemplate, "the mixed instances policy names the template").to.equal(undefined);
                 expect(asg.ignoreChanges, "the autoscaler owns desired capacity after creation").to.deep.equal(["desiredCapacity"]);
             }
