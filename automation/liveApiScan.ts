@@ -1,7 +1,6 @@
-import * as https from "https";
 import { compareVersions, parseVersion } from "../plan/config";
 import type { StackOutputs } from "./driver";
-import { ApiCredentials, credentialsFromKubeconfig, describeConnectionError } from "./validate";
+import { Answer, ApiCredentials, apiGet, credentialsFromKubeconfig } from "./validate";
 import { CancelledError } from "./wait";
 
 /**
@@ -166,50 +165,8 @@ export function writtenThrough(item: ListedObject, kind: string, removed: Remove
 /** A failure to talk to the API at all, or an answer the scan cannot use: the scan is incomplete. */
 class ScanFailed extends Error {}
 
-interface Answer { readonly status: number; readonly body: string }
-
 function get(credentials: ApiCredentials, path: string, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
-    const url = new URL(path, credentials.endpoint);
-    return new Promise((resolve, reject) => {
-        let settled = false;
-        const finish = (fn: () => void) => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", onAbort);
-            fn();
-        };
-        const unreachable = (err: NodeJS.ErrnoException) => finish(() => reject(signal?.aborted ? new CancelledError("scanning the cluster") : new ScanFailed(describeConnectionError(err, url, timeoutMs))));
-        let request: ReturnType<typeof https.request>;
-        const onAbort = () => {
-            request?.destroy();
-            finish(() => reject(new CancelledError("scanning the cluster")));
-        };
-        const timer = setTimeout(() => {
-            const err: NodeJS.ErrnoException = Object.assign(new Error("timeout"), { code: "KAWS_TIMEOUT" });
-            request?.destroy(err);
-            unreachable(err);
-        }, timeoutMs);
-        try {
-            request = https.request(url, {
-                method: "GET", ca: credentials.caPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem,
-                rejectUnauthorized: true, agent: false, headers: { Accept: "application/json, text/plain" },
-            }, (response) => {
-                let body = "";
-                response.setEncoding("utf8");
-                response.on("data", (chunk) => { body += chunk; });
-                response.on("end", () => finish(() => resolve({ status: response.statusCode ?? 0, body })));
-                response.on("error", unreachable);
-            });
-        } catch (err) {
-            // A CA or client key that does not parse fails here, before any connection.
-            return unreachable(err as NodeJS.ErrnoException);
-        }
-        request.on("error", unreachable);
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener("abort", onAbort, { once: true });
-        request.end();
-    });
+    return apiGet(credentials, path, timeoutMs, { signal, activity: "scanning the cluster", unreachable: (message) => new ScanFailed(message) });
 }
 
 export interface LiveScanOptions {

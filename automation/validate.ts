@@ -147,7 +147,7 @@ export function parseDuration(text: string, argument = "--wait"): number {
 
 // ---------------------------------------------------------------- transport
 
-interface Answer {
+export interface Answer {
     readonly status: number;
     readonly body: string;
 }
@@ -182,7 +182,17 @@ function formatSeconds(ms: number): string {
     return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }
 
-function get(credentials: ApiCredentials, path: string, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
+export interface ApiGetOptions {
+    readonly signal?: AbortSignal;
+    /** What is cancelled, for the CancelledError ("validating the cluster"). */
+    readonly activity: string;
+    /** The error a request that could not be made at all becomes (refused, TLS, timeout, a key that does not parse). */
+    readonly unreachable: (message: string) => Error;
+}
+
+/** GET <endpoint><path> with the cluster CA and client certificate, bounded as a whole by timeoutMs. */
+export function apiGet(credentials: ApiCredentials, path: string, timeoutMs: number, options: ApiGetOptions): Promise<Answer> {
+    const { signal } = options;
     const url = new URL(path, credentials.endpoint);
     return new Promise((resolve, reject) => {
         let settled = false;
@@ -193,37 +203,41 @@ function get(credentials: ApiCredentials, path: string, timeoutMs: number, signa
             signal?.removeEventListener("abort", onAbort);
             fn();
         };
+        const unreachable = (err: NodeJS.ErrnoException) => finish(() => reject(signal?.aborted ? new CancelledError(options.activity) : options.unreachable(describeConnectionError(err, url, timeoutMs))));
+        let request: ReturnType<typeof https.request>;
         const onAbort = () => {
-            request.destroy();
-            finish(() => reject(new CancelledError("validating the cluster")));
+            request?.destroy();
+            finish(() => reject(new CancelledError(options.activity)));
         };
-        const request = https.request(url, {
-            method: "GET",
-            ca: credentials.caPem,
-            cert: credentials.clientCertPem,
-            key: credentials.clientKeyPem,
-            rejectUnauthorized: true,
-            headers: { Accept: "application/json, text/plain" },
-            agent: false,
-        }, (response) => {
-            let body = "";
-            response.setEncoding("utf8");
-            response.on("data", (chunk) => { body += chunk; });
-            response.on("end", () => finish(() => resolve({ status: response.statusCode ?? 0, body })));
-            response.on("error", (err: NodeJS.ErrnoException) => finish(() => reject(new Unreachable(describeConnectionError(err, url, timeoutMs)))));
-        });
-        // One bound for the whole exchange: connecting, TLS, headers and body.
         const timer = setTimeout(() => {
-            const err: NodeJS.ErrnoException = new Error("timeout");
-            err.code = "KAWS_TIMEOUT";
-            request.destroy(err);
-            finish(() => reject(new Unreachable(describeConnectionError(err, url, timeoutMs))));
+            const err: NodeJS.ErrnoException = Object.assign(new Error("timeout"), { code: "KAWS_TIMEOUT" });
+            request?.destroy(err);
+            unreachable(err);
         }, timeoutMs);
-        request.on("error", (err: NodeJS.ErrnoException) => finish(() => reject(signal?.aborted ? new CancelledError("validating the cluster") : new Unreachable(describeConnectionError(err, url, timeoutMs)))));
+        try {
+            request = https.request(url, {
+                method: "GET", ca: credentials.caPem, cert: credentials.clientCertPem, key: credentials.clientKeyPem,
+                rejectUnauthorized: true, agent: false, headers: { Accept: "application/json, text/plain" },
+            }, (response) => {
+                let body = "";
+                response.setEncoding("utf8");
+                response.on("data", (chunk) => { body += chunk; });
+                response.on("end", () => finish(() => resolve({ status: response.statusCode ?? 0, body })));
+                response.on("error", unreachable);
+            });
+        } catch (err) {
+            // A CA or client key that does not parse fails here, before any connection.
+            return unreachable(err as NodeJS.ErrnoException);
+        }
+        request.on("error", unreachable);
         if (signal?.aborted) return onAbort();
         signal?.addEventListener("abort", onAbort, { once: true });
         request.end();
     });
+}
+
+function get(credentials: ApiCredentials, path: string, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
+    return apiGet(credentials, path, timeoutMs, { signal, activity: "validating the cluster", unreachable: (message) => new Unreachable(message) });
 }
 
 function httpProblem(path: string, answer: Answer): string {

@@ -11,6 +11,7 @@ import { kubernetesNodeUserData } from "../nodes/boot";
 import { controlPlaneBootSteps, markControlPlanePaths, renderMarkControlPlaneScript, renderMarkControlPlaneUnit } from "./markControlPlane";
 import { nodeBootstrapPaths, renderNodeBootstrapObjects, renderNodeBootstrapScript, renderNodeBootstrapTimer, renderNodeBootstrapUnit } from "./nodeBootstrap";
 import { controlPlaneStatements } from "./policies";
+import { kubeAdminPath, renderKubeAdminScript } from "./kubeAdmin";
 import { readyGateHook, readyGatePaths, renderReadyGateScript, renderReadyGateUnit } from "./readyGate";
 import {
     admissionConfiguration, apiServerPod, auditPolicy, authenticationConfiguration, controllerManagerPod, controlPlanePaths,
@@ -149,6 +150,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             { path: nodeBootstrapPaths.script, mode: "0700", content: renderNodeBootstrapScript() },
             { path: nodeBootstrapPaths.unit, mode: "0600", content: renderNodeBootstrapUnit() },
             { path: nodeBootstrapPaths.timer, mode: "0600", content: renderNodeBootstrapTimer() },
+            { path: kubeAdminPath, mode: "0700", content: renderKubeAdminScript() },
             { path: markControlPlanePaths.script, mode: "0700", content: renderMarkControlPlaneScript() },
             { path: markControlPlanePaths.unit, mode: "0600", content: renderMarkControlPlaneUnit() },
             { path: readyGatePaths.script, mode: "0700", content: renderReadyGateScript(plan) },

@@ -1,7 +1,7 @@
 import * as path from "path";
-import { localApiServer } from "../plan/cluster";
 import { RoleBootSteps } from "../nodes/boot";
 import { renderShellScript } from "../nodes/shellScript";
+import { kubeAdminPath } from "./kubeAdmin";
 import { controlPlanePaths } from "./render";
 import { nodeBootstrapPaths } from "./nodeBootstrap";
 import { readyGatePaths } from "./readyGate";
@@ -29,9 +29,7 @@ export const controlPlaneBootSteps: RoleBootSteps = {
  */
 export function renderMarkControlPlaneScript(): string {
     return renderShellScript("controlPlane/mark-control-plane.sh", {
-        KAWS_CA_CERT: controlPlanePaths.caCert,
-        KAWS_CA_KEY: controlPlanePaths.caKey,
-        KAWS_API_SERVER: localApiServer,
+        KAWS_KUBE_ADMIN: kubeAdminPath,
     }, "kaws-mark-control-plane: labels this node as a control-plane node once it has registered.");
 }
 

@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
-import { identities, localApiServer } from "../plan/cluster";
+import { identities } from "../plan/cluster";
 import { renderShellScript } from "../nodes/shellScript";
+import { kubeAdminPath } from "./kubeAdmin";
 import { controlPlanePaths } from "./render";
 
 export const nodeBootstrapPaths = {
@@ -80,9 +81,7 @@ export function renderNodeBootstrapObjects(token: BootstrapToken): string {
 
 export function renderNodeBootstrapScript(): string {
     return renderShellScript("controlPlane/node-bootstrap.sh", {
-        KAWS_CA_CERT: controlPlanePaths.caCert,
-        KAWS_CA_KEY: controlPlanePaths.caKey,
-        KAWS_API_SERVER: localApiServer,
+        KAWS_KUBE_ADMIN: kubeAdminPath,
         KAWS_OBJECTS: controlPlanePaths.nodeBootstrapObjects,
         KAWS_FIELD_MANAGER: nodeBootstrapFieldManager,
     }, "kaws-node-bootstrap: applies the bootstrap token and TLS-bootstrap RBAC to the local API server once it answers.");

@@ -4,21 +4,14 @@
 # node is registered with the kubelet release it was built for, and, once the cluster has its pod network
 # (the CNI DaemonSet exists), the node reports Ready. An instance refresh of the control plane therefore
 # replaces the next node only after this one is ready; a node that never is gets abandoned when the hook
-# times out, and the nodes not yet replaced keep serving the old release. Like kaws-mark-control-plane, it
-# authenticates with a throwaway client certificate signed with the cluster CA key, deleted afterwards.
-# Header values (controlPlane/readyGate.ts renderReadyGateScript): KAWS_CA_CERT, KAWS_CA_KEY, KAWS_API_SERVER,
-# KAWS_IMDS, KAWS_REGION, KAWS_GROUP, KAWS_HOOK, KAWS_KUBELET_VERSION, KAWS_CNI_DAEMONSET (namespace/name).
+# times out, and the nodes not yet replaced keep serving the old release. It talks to the API through
+# kaws-kube-admin.
+# Header values (controlPlane/readyGate.ts renderReadyGateScript): KAWS_KUBE_ADMIN, KAWS_IMDS, KAWS_REGION,
+# KAWS_GROUP, KAWS_HOOK, KAWS_KUBELET_VERSION, KAWS_CNI_DAEMONSET (namespace/name).
 set -euo pipefail
-umask 077
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-openssl ecparam -name prime256v1 -genkey -noout -out "$work/client.key"
-openssl req -new -key "$work/client.key" -subj "/O=system:masters/CN=kaws:ready-gate" -out "$work/client.csr"
-openssl x509 -req -in "$work/client.csr" -CA "$KAWS_CA_CERT" -CAkey "$KAWS_CA_KEY" -set_serial "0x$(openssl rand -hex 16)" -days 1 -out "$work/client.crt" 2>/dev/null
 node_name=$(hostname)
 kube() {
-  kubectl --server="$KAWS_API_SERVER" --certificate-authority="$KAWS_CA_CERT" \
-    --client-certificate="$work/client.crt" --client-key="$work/client.key" "$@"
+  "$KAWS_KUBE_ADMIN" ready-gate "$@"
 }
 
 ready() {

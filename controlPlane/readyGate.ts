@@ -1,6 +1,6 @@
-import { ClusterPlan, controlPlaneRole, localApiServer, nodeGroupName, podNetworkDaemonSet } from "../plan/cluster";
+import { ClusterPlan, controlPlaneRole, nodeGroupName, podNetworkDaemonSet } from "../plan/cluster";
 import { renderShellScript } from "../nodes/shellScript";
-import { controlPlanePaths } from "./render";
+import { kubeAdminPath } from "./kubeAdmin";
 
 export const readyGatePaths = {
     script: "/usr/local/sbin/kaws-ready-gate",
@@ -24,9 +24,7 @@ const imds = "http://169.254.169.254";
 export function renderReadyGateScript(plan: ClusterPlan): string {
     const [namespace, name] = [podNetworkDaemonSet.namespace, podNetworkDaemonSet.name];
     return renderShellScript("controlPlane/ready-gate.sh", {
-        KAWS_CA_CERT: controlPlanePaths.caCert,
-        KAWS_CA_KEY: controlPlanePaths.caKey,
-        KAWS_API_SERVER: localApiServer,
+        KAWS_KUBE_ADMIN: kubeAdminPath,
         KAWS_IMDS: imds,
         KAWS_REGION: plan.region,
         KAWS_GROUP: nodeGroupName(plan.clusterName, controlPlaneRole),

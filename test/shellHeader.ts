@@ -1,3 +1,4 @@
+import { writeFileSync } from "fs";
 import { shellQuote } from "../nodes/shellScript";
 
 /** The `KAWS_X=value` lines of a rendered script's header. */
@@ -17,4 +18,17 @@ export function withHeaderValues(script: string, values: Readonly<Record<string,
         result = result.replace(line, () => `${name}=${shellQuote(value)}`);
     }
     return result;
+}
+
+/**
+ * Writes controlPlane/kube-admin.sh, rendered and pointed at a test CA and API server, as an executable in
+ * `dir`, and returns its path: the value a control-plane script's KAWS_KUBE_ADMIN takes in a test run.
+ */
+export function installKubeAdmin(dir: string, values: { caCert: string; caKey: string; apiServer: string }): string {
+    // Loaded here, not at the top: most users of this module test other scripts.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { renderKubeAdminScript } = require("../controlPlane/kubeAdmin") as typeof import("../controlPlane/kubeAdmin");
+    const file = `${dir}/kaws-kube-admin`;
+    writeFileSync(file, withHeaderValues(renderKubeAdminScript(), { KAWS_CA_CERT: values.caCert, KAWS_CA_KEY: values.caKey, KAWS_API_SERVER: values.apiServer }), { mode: 0o755 });
+    return file;
 }

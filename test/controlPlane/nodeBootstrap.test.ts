@@ -13,7 +13,7 @@ import {
 import { controlPlaneBootSteps } from "../../controlPlane/markControlPlane";
 import { bootstrapTokenOf, evaluate, ofType, roleFiles } from "../harness";
 import { validateKubernetesObject } from "../k8sSchema";
-import { withHeaderValues } from "../shellHeader";
+import { installKubeAdmin, withHeaderValues } from "../shellHeader";
 import { verifyUnits } from "../systemdVerify";
 import { toolAvailable } from "../tools";
 
@@ -171,7 +171,7 @@ describe("node bootstrap objects, applied by the control-plane nodes (controlPla
                 const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
                 try {
                     const script = withHeaderValues(renderNodeBootstrapScript(), {
-                        KAWS_CA_CERT: `${dir}/ca.crt`, KAWS_CA_KEY: `${dir}/ca.key`, KAWS_API_SERVER: endpoint, KAWS_OBJECTS: `${dir}/objects.yaml`,
+                        KAWS_KUBE_ADMIN: installKubeAdmin(dir, { caCert: `${dir}/ca.crt`, caKey: `${dir}/ca.key`, apiServer: endpoint }), KAWS_OBJECTS: `${dir}/objects.yaml`,
                     });
                     fs.writeFileSync(`${dir}/run.sh`, script);
                     const result = await new Promise<{ status: number | null; output: string }>((resolve) => {

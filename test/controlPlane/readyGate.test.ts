@@ -13,8 +13,9 @@ import { planCluster } from "../../plan/cluster";
 import { parseClusterConfig } from "../../plan/config";
 import { loadStackConfig } from "../../automation/stackConfig";
 import { evaluate, ofType, roleFiles, root } from "../harness";
-import { withHeaderValues } from "../shellHeader";
+import { installKubeAdmin, withHeaderValues } from "../shellHeader";
 import { verifyUnits } from "../systemdVerify";
+import { makePki } from "../tlsFixture";
 import { toolAvailable } from "../tools";
 
 describe("control-plane ready gate (controlPlane/readyGate.ts): instance refresh moves node by node", function () {
@@ -59,24 +60,14 @@ describe("control-plane ready gate (controlPlane/readyGate.ts): instance refresh
     describe("the script, run with real openssl, kubectl and curl", () => {
         interface World { readyz: () => number; node: () => { version: string; ready: string } | undefined; daemonSet: boolean; awsAnswer: { status: number; text: string } }
 
-        function openssl(dir: string, args: string[]) {
-            const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-            if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
-        }
-
         async function run(world: World): Promise<{ status: number | null; output: string; awsCalls: string[]; nodeAsks: number }> {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-ready-gate-"));
             const servers: (http.Server | https.Server)[] = [];
             try {
-                openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
-                openssl(dir, ["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=kubernetes", "-days", "1", "-out", "ca.crt"]);
-                openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key"]);
-                openssl(dir, ["req", "-new", "-key", "server.key", "-subj", "/CN=kube-apiserver", "-out", "server.csr"]);
-                fs.writeFileSync(`${dir}/san.ext`, "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-                openssl(dir, ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.crt"]);
+                const pki = makePki(dir);
                 const nodeName = spawnSync("hostname", { encoding: "utf8" }).stdout.trim();
                 let nodeAsks = 0;
-                const api = https.createServer({ cert: fs.readFileSync(`${dir}/server.crt`), key: fs.readFileSync(`${dir}/server.key`), ca: fs.readFileSync(`${dir}/ca.crt`), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+                const api = https.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
                     const url = (req.url ?? "").split("?")[0];
                     const json = (status: number, value: unknown) => { res.writeHead(status, { "Content-Type": "application/json" }); res.end(JSON.stringify(value)); };
                     const notFound = () => json(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 });
@@ -105,7 +96,7 @@ describe("control-plane ready gate (controlPlane/readyGate.ts): instance refresh
 
                 const plan = planCluster(parseClusterConfig(loadStackConfig(root, "prod")));
                 const script = withHeaderValues(renderReadyGateScript(plan), {
-                    KAWS_CA_CERT: `${dir}/ca.crt`, KAWS_CA_KEY: `${dir}/ca.key`, KAWS_API_SERVER: `https://127.0.0.1:${port(api)}`, KAWS_IMDS: `http://127.0.0.1:${port(imds)}`,
+                    KAWS_KUBE_ADMIN: installKubeAdmin(dir, { caCert: `${dir}/ca.crt`, caKey: `${dir}/ca.key`, apiServer: `https://127.0.0.1:${port(api)}` }), KAWS_IMDS: `http://127.0.0.1:${port(imds)}`,
                 });
                 fs.writeFileSync(`${dir}/run.sh`, script.replace(/sleep 5/, "sleep 0.2"));
                 const result = await new Promise<{ status: number | null; output: string }>((resolve) => {

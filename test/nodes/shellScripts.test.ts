@@ -24,7 +24,7 @@ function bashValue(quoted: string): string {
 }
 
 describe("node shell scripts (.sh files next to their renderers)", () => {
-    const scripts = ["etcd/boot.sh", "etcd/snapshot.sh", "etcd/restore.sh", "nodes/boot.sh", "controlPlane/mark-control-plane.sh", "controlPlane/node-bootstrap.sh", "nodes/fetch-files.sh", "network/nat-instance.sh"];
+    const scripts = ["etcd/boot.sh", "etcd/snapshot.sh", "etcd/restore.sh", "nodes/boot.sh", "controlPlane/mark-control-plane.sh", "controlPlane/node-bootstrap.sh", "controlPlane/ready-gate.sh", "controlPlane/kube-admin.sh", "nodes/fetch-files.sh", "network/nat-instance.sh"];
 
     it("finds every script a renderer reads, each starting #!/bin/bash", () => {
         expect(shellFiles()).to.include.members(scripts);
