@@ -17,7 +17,8 @@ import { projectRoot } from "../plan/projectRoot";
  *   onDemandPercentageAboveBaseCapacity of the rest, rounded up (the conservative way); the rest is
  *   spot at on-demand × (1 − spotDiscount), spotDiscount from the price file (an assumption).
  * - etcd snapshots are read from the stack itself: the backend quota (ETCD_QUOTA_BACKEND_BYTES in each
- *   member's etcd.env), the timer interval (OnUnitActiveSec of kaws-etcd-snapshot.timer), and how long an
+ *   member's etcd.env), the timer interval (OnUnitActiveSec of kaws-etcd-snapshot.timer), whether each
+ *   member's script uploads only while it leads (then the cluster has one series), and how long an
  *   object under the snapshot prefix lives (the bucket's lifecycle expiration, plus its noncurrent-version
  *   expiration when the bucket is versioned). Each snapshot is priced at the quota: an upper bound,
  *   overridable with `usage.etcdSnapshotGiB`.
@@ -213,24 +214,37 @@ function setting(content: string, key: string): string | undefined {
     return new RegExp(`^${key}=(.*)$`, "m").exec(content)?.[1]?.trim();
 }
 
+interface SnapshotSeries { readonly role: string; readonly quotaGiB: number; readonly intervalMinutes: number; readonly leaderOnly: boolean }
+
 interface SnapshotPlan {
-    readonly members: { readonly role: string; readonly quotaGiB: number; readonly intervalMinutes: number }[];
+    /** One series per member, or a single one (role "leader") when only the leader uploads. */
+    readonly series: SnapshotSeries[];
     readonly keptDays: number;
     readonly keptWhy: string;
 }
 
-/** The etcd snapshot schedule as the stack renders it: per member quota and timer, and how long S3 keeps each one. */
+/** etcd/snapshot.sh asks etcd who leads before it saves anything: only the leader's timer uploads. */
+const leaderGate = /etcdctl endpoint status --write-out=fields/;
+
+/**
+ * The etcd snapshot series as the stack renders them: one per member, or one for the cluster when every
+ * member's script uploads only while it leads (priced at the largest quota and shortest interval among
+ * them); and how long S3 keeps each snapshot.
+ */
 function etcdSnapshots(evaluation: Evaluation): SnapshotPlan | undefined {
     const objects = ofType(evaluation, T.object);
     const byKey = new Map(objects.map((o) => [String(unwrapSecret(o.inputs.key)), String(unwrapSecret(o.inputs.content) ?? "")]));
-    const members: SnapshotPlan["members"] = [];
+    const members: SnapshotSeries[] = [];
     for (const [key, content] of byKey) {
         const m = /^nodes\/(etcd-\d+)\/etc\/systemd\/system\/kaws-etcd-snapshot\.timer$/.exec(key);
         if (!m) continue;
         const interval = /^OnUnitActiveSec=(\d+)min$/m.exec(content);
         const env = byKey.get(`nodes/${m[1]}/etc/etcd/etcd.env`) ?? "";
         const quota = Number(setting(env, "ETCD_QUOTA_BACKEND_BYTES"));
-        if (interval && Number.isFinite(quota)) members.push({ role: m[1], quotaGiB: quota / 1024 ** 3, intervalMinutes: Number(interval[1]) });
+        const script = byKey.get(`nodes/${m[1]}/usr/local/sbin/kaws-etcd-snapshot`) ?? "";
+        if (interval && Number.isFinite(quota)) {
+            members.push({ role: m[1], quotaGiB: quota / 1024 ** 3, intervalMinutes: Number(interval[1]), leaderOnly: leaderGate.test(script) });
+        }
     }
     if (members.length === 0) return undefined;
     const rules: any[] = ofType(evaluation, ...T.lifecycle).flatMap((l) => l.inputs.rules ?? []).filter((r: any) => r.status === "Enabled");
@@ -244,8 +258,11 @@ function etcdSnapshots(evaluation: Evaluation): SnapshotPlan | undefined {
         : [];
     const extra = noncurrent.length ? Math.min(...noncurrent) : 0;
     const days = num(prefixRule.expiration.days)!;
+    const series = members.every((m) => m.leaderOnly)
+        ? [{ role: "leader", quotaGiB: Math.max(...members.map((m) => m.quotaGiB)), intervalMinutes: Math.min(...members.map((m) => m.intervalMinutes)), leaderOnly: true }]
+        : members;
     return {
-        members,
+        series,
         keptDays: days + extra,
         keptWhy: extra
             ? `${days} days current (lifecycle rule ${prefixRule.id}) + ${extra} days as a noncurrent version (the bucket is versioned)`
@@ -398,12 +415,12 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
     }
     const snapshots = etcdSnapshots(evaluation);
     if (snapshots && buckets.length > 0) {
-        for (const m of snapshots.members) {
+        for (const m of snapshots.series) {
             const kept = Math.ceil((snapshots.keptDays * 24 * 60) / m.intervalMinutes);
             const size = u.etcdSnapshotGiB ?? m.quotaGiB;
-            add({ item: `etcd snapshots ${m.role} (${kept} × ${round2(size)} GiB)`, resource: ref(buckets[0]), quantity: round2(kept * size), unit: "GB-month",
+            add({ item: `etcd snapshots ${m.leaderOnly ? "of the leader" : m.role} (${kept} × ${round2(size)} GiB)`, resource: ref(buckets[0]), quantity: round2(kept * size), unit: "GB-month",
                 unitPrice: need.price("s3Standard", prices.s3Standard),
-                assumption: `one snapshot every ${m.intervalMinutes} min, each kept ${snapshots.keptWhy}; each ${u.etcdSnapshotGiB === undefined ? `at the backend quota (${round2(m.quotaGiB)} GiB, an upper bound)` : `${size} GiB (etcdSnapshotGiB)`}` });
+                assumption: `one snapshot every ${m.intervalMinutes} min${m.leaderOnly ? " from whichever member leads (etcd/snapshot.sh uploads only on the leader)" : ""}, each kept ${snapshots.keptWhy}; each ${u.etcdSnapshotGiB === undefined ? `at the backend quota (${round2(m.quotaGiB)} GiB, an upper bound)` : `${size} GiB (etcdSnapshotGiB)`}` });
         }
     }
 

@@ -4,6 +4,7 @@ import * as path from "path";
 import { Evaluation, RecordedResource, evaluateStack } from "../../automation/offline/engine";
 import { loadStackConfig } from "../../automation/stackConfig";
 import { CostError, CostReport, formatCost, loadPrices, priceStack, pricedRegions } from "../../automation/cost";
+import { renderEtcdSnapshotScript } from "../../etcd/render";
 
 const root = `${__dirname}/../..`;
 
@@ -61,6 +62,27 @@ describe("cost from the evaluated graph", () => {
         expect(report.total).to.be.closeTo(prices.instances["t4g.nano"] * prices.hoursPerMonth + 8 * prices.ebs.gp3, 1e-9);
         const unpriced = resource("aws:ec2/instance:Instance", "odd", { instanceType: "x9z.huge" });
         expect(() => priceStack({ outputs: {}, resources: [unpriced] }, prices)).to.throw(CostError, "instances.x9z.huge");
+    });
+
+    it("prices one snapshot series for the cluster when every member uploads only while it leads, one per member otherwise", () => {
+        const member = (i: number, script: string): RecordedResource[] => [
+            resource("aws:s3/bucketObjectv2:BucketObjectv2", `timer-${i}`, { key: `nodes/etcd-${i}/etc/systemd/system/kaws-etcd-snapshot.timer`, content: "[Timer]\nOnUnitActiveSec=60min\n" }),
+            resource("aws:s3/bucketObjectv2:BucketObjectv2", `env-${i}`, { key: `nodes/etcd-${i}/etc/etcd/etcd.env`, content: `ETCD_QUOTA_BACKEND_BYTES=${2 * 1024 ** 3}\n` }),
+            resource("aws:s3/bucketObjectv2:BucketObjectv2", `script-${i}`, { key: `nodes/etcd-${i}/usr/local/sbin/kaws-etcd-snapshot`, content: script }),
+        ];
+        const stack = (script: string): Evaluation => ({
+            outputs: {},
+            resources: [
+                resource("aws:s3/bucketV2:BucketV2", "assets", {}),
+                resource("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "lifecycle", { rules: [{ id: "snapshots", status: "Enabled", filter: { prefix: "backups/etcd/" }, expiration: { days: 1 } }] }),
+                ...[0, 1, 2].flatMap((i) => member(i, script)),
+            ],
+        });
+        const snapshotLines = (ev: Evaluation) => priceStack(ev, prices).lines.filter((l) => l.item.startsWith("etcd snapshots"));
+        const gated = snapshotLines(stack(renderEtcdSnapshotScript({ member: "etcd-0", bucket: "b", region: "us-east-1", kmsKeyArn: "k", prefix: "backups/etcd/" })));
+        expect(gated.map((l) => l.quantity)).to.deep.equal([24 * 2]);
+        const everyMember = snapshotLines(stack("#!/bin/bash\netcdctl snapshot save x\n"));
+        expect(everyMember.map((l) => l.quantity)).to.deep.equal([48, 48, 48]);
     });
 
     it("splits a mixed-instances group into on-demand and spot at the first override", () => {

@@ -158,22 +158,79 @@ describe("etcd renderers", () => {
         try {
             const log = path.join(dir, "calls");
             const stub = (name: string, body = "") => fs.writeFileSync(path.join(dir, name), `#!/bin/bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}`, { mode: 0o755 });
-            stub("etcdctl", `printf db > "\${*: -1}"\n`);
+            stub("etcdctl", `case "$*" in *"endpoint status"*) printf '"MemberID" : 42\\n"Leader" : 42\\n' ;; *) printf db > "\${*: -1}" ;; esac\n`);
             stub("etcdutl", `[ -s "$3" ]\n`);
             stub("aws", `[ -s "\${10}" ]\n`);
             fs.writeFileSync(path.join(dir, "snapshot.sh"), withHeaderValues(snapshot, { KAWS_ETCD_BIN_DIR: dir }));
             const run = spawnSync("bash", [path.join(dir, "snapshot.sh")], { encoding: "utf8", timeout: 10_000, env: { PATH: `${dir}:${process.env.PATH}` } });
             expect(run.status, run.stderr).to.equal(0);
             const calls = fs.readFileSync(log, "utf8").trim().split("\n");
-            expect(calls).to.have.length(3);
-            expect(calls[0]).to.match(/^etcdctl --endpoints=https:\/\/127\.0\.0\.1:2379 --cacert=\/etc\/etcd\/pki\/ca\.crt --cert=\/etc\/etcd\/pki\/peer\.crt --key=\/etc\/etcd\/pki\/peer\.key --command-timeout=600s snapshot save \/var\/tmp\/etcd-snapshot\.\w+\/etcd-1-\d{8}T\d{6}Z\.db$/);
-            expect(calls[1]).to.match(/^etcdutl snapshot status \/var\/tmp\/etcd-snapshot\.\w+\/etcd-1-\d{8}T\d{6}Z\.db --write-out=table$/);
-            const stamp = calls[0].match(/etcd-1-(\d{8}T\d{6}Z)\.db$/)![1];
-            expect(calls[2]).to.match(new RegExp(`^aws s3 cp --only-show-errors --region ${region} --sse aws:kms --sse-kms-key-id ${kmsKeyArn} \\S+ s3://${bucket}/backups/etcd/etcd-1/${stamp}\\.db$`));
+            expect(calls).to.have.length(4);
+            const client = "etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/pki/ca.crt --cert=/etc/etcd/pki/peer.crt --key=/etc/etcd/pki/peer.key";
+            expect(calls[0]).to.equal(`${client} endpoint status --write-out=fields`);
+            expect(calls[1]).to.match(/^etcdctl --endpoints=https:\/\/127\.0\.0\.1:2379 --cacert=\/etc\/etcd\/pki\/ca\.crt --cert=\/etc\/etcd\/pki\/peer\.crt --key=\/etc\/etcd\/pki\/peer\.key --command-timeout=600s snapshot save \/var\/tmp\/etcd-snapshot\.\w+\/etcd-1-\d{8}T\d{6}Z\.db$/);
+            expect(calls[2]).to.match(/^etcdutl snapshot status \/var\/tmp\/etcd-snapshot\.\w+\/etcd-1-\d{8}T\d{6}Z\.db --write-out=table$/);
+            const stamp = calls[1].match(/etcd-1-(\d{8}T\d{6}Z)\.db$/)![1];
+            expect(calls[3]).to.match(new RegExp(`^aws s3 cp --only-show-errors --region ${region} --sse aws:kms --sse-kms-key-id ${kmsKeyArn} \\S+ s3://${bucket}/backups/etcd/etcd-1/${stamp}\\.db$`));
             expect(run.stdout).to.equal(`uploaded s3://${bucket}/backups/etcd/etcd-1/${stamp}.db\n`);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    describe("only the leader snapshots", () => {
+        /** Runs the snapshot script with etcdctl answering `endpoint status` with `status`; returns the calls made. */
+        const runWithStatus = (status: string) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-leader-"));
+            try {
+                const log = path.join(dir, "calls");
+                fs.writeFileSync(path.join(dir, "status"), status);
+                const stub = (name: string, body: string) => fs.writeFileSync(path.join(dir, name), `#!/bin/bash\nprintf '%s\\n' "${name} $*" >> "${log}"\n${body}\n`, { mode: 0o755 });
+                stub("etcdctl", `case "$*" in *"endpoint status"*) cat "${dir}/status" ;; *) printf db > "\${*: -1}" ;; esac`);
+                stub("etcdutl", "true");
+                stub("aws", "true");
+                const script = renderEtcdSnapshotScript({ member: "etcd-2", bucket, region, kmsKeyArn, prefix: "backups/etcd/" });
+                fs.writeFileSync(path.join(dir, "snapshot.sh"), withHeaderValues(script, { KAWS_ETCD_BIN_DIR: dir }));
+                const run = spawnSync("bash", [path.join(dir, "snapshot.sh")], { encoding: "utf8", timeout: 10_000, env: { PATH: `${dir}:${process.env.PATH}` } });
+                const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((c) => c.split(" ").find((w) => ["status", "save", "cp"].includes(w)) ?? c);
+                return { run, calls };
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        };
+
+        it("a follower saves and uploads nothing and exits cleanly; an unreadable status uploads nothing either", () => {
+            const follower = runWithStatus('"MemberID" : 7\n"Leader" : 42\n');
+            expect(follower.run.status, follower.run.stderr).to.equal(0);
+            expect(follower.calls).to.deep.equal(["status"]);
+            expect(follower.run.stdout).to.equal("etcd-2 is not the leader (member 7, leader 42): no snapshot from here\n");
+            const garbled = runWithStatus("unexpected\n");
+            expect(garbled.run.status).to.equal(0);
+            expect(garbled.calls).to.deep.equal(["status"]);
+        });
+
+        it("reads the leader from real etcdctl output (a running single-member etcd leads itself)", function () {
+            if (!toolAvailable("etcd", this, ["--version"]) || !toolAvailable("etcdctl", this, ["version"])) return;
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-etcd-status-"));
+            const ports = [22379 + Math.floor(Math.random() * 1000), 24379 + Math.floor(Math.random() * 1000)];
+            const server = require("child_process").spawn("etcd", ["--data-dir", path.join(dir, "data"), "--listen-client-urls", `http://127.0.0.1:${ports[0]}`,
+                "--advertise-client-urls", `http://127.0.0.1:${ports[0]}`, "--listen-peer-urls", `http://127.0.0.1:${ports[1]}`,
+                "--initial-advertise-peer-urls", `http://127.0.0.1:${ports[1]}`, "--initial-cluster", `default=http://127.0.0.1:${ports[1]}`], { stdio: "ignore" });
+            try {
+                let status = "";
+                for (let i = 0; i < 50 && !/"Leader" : [1-9]/.test(status); i++) {
+                    spawnSync("sleep", ["0.2"]);
+                    status = spawnSync("etcdctl", [`--endpoints=http://127.0.0.1:${ports[0]}`, "endpoint", "status", "--write-out=fields"], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } }).stdout;
+                }
+                expect(status).to.match(/"MemberID" : \d+/);
+                const leader = runWithStatus(status);
+                expect(leader.run.status, leader.run.stderr).to.equal(0);
+                expect(leader.calls).to.deep.equal(["status", "save", "status", "cp"]);
+            } finally {
+                server.kill();
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
     });
 
     it("passes shellcheck: boot and fetch scripts (from the user data), snapshot and restore scripts", function () {
