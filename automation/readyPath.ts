@@ -1,13 +1,15 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 import { Evaluation, RecordedResource } from "./offline/engine";
 import { computedAttributes } from "./offline/placeholders";
 import { kubeletPaths } from "../nodes/kubelet";
 import { controlPlanePaths } from "../controlPlane/render";
 import { projectRoot } from "../plan/projectRoot";
+import { unwrapSecret } from "./offline/secrets";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { unwrapRpcSecret } = require("@pulumi/pulumi/runtime/rpc");
+const { loadTypeScriptCompilerOptions } = require("@pulumi/pulumi/tsutils");
 
 /** One figure of plan/latencies.json: seconds, with what it covers and where it comes from. */
 export interface Latency {
@@ -79,12 +81,15 @@ export function loadLatencies(file = latenciesFile): Latencies {
 
 /**
  * Does Pulumi run this project's program transpile-only? As its Node.js language host decides
- * (sdk/nodejs/cmd/run/run.ts): PULUMI_NODEJS_TRANSPILE_ONLY in the program's environment, else tsconfig noCheck.
+ * (sdk/nodejs/cmd/run/run.ts): PULUMI_NODEJS_TRANSPILE_ONLY in the program's environment, else noCheck in
+ * the tsconfig Pulumi.yaml's runtime options name (tsconfig.json when none), read with the SDK's own reader.
  */
 export function pulumiTranspilesOnly(root: string, env: Readonly<Record<string, string | undefined>>): boolean {
     if (env.PULUMI_NODEJS_TRANSPILE_ONLY) return env.PULUMI_NODEJS_TRANSPILE_ONLY === "true";
-    const tsconfig = JSON.parse(fs.readFileSync(path.join(root, "tsconfig.json"), "utf8"));
-    return tsconfig.compilerOptions?.noCheck === true;
+    const projectFile = path.join(root, "Pulumi.yaml");
+    const project = fs.existsSync(projectFile) ? YAML.parse(fs.readFileSync(projectFile, "utf8")) : undefined;
+    const tsconfig: string = project?.runtime?.options?.tsconfig ?? "tsconfig.json";
+    return loadTypeScriptCompilerOptions(path.join(root, tsconfig)).noCheck === true;
 }
 
 // ---- The graph: steps with a duration that start when their dependencies have finished ----
@@ -195,7 +200,7 @@ class Program {
     /** A node file's content: the bucket object nodes/<role><path>. */
     nodeFile(role: string, nodePath: string): string | undefined {
         const object = this.ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key === `nodes/${role}${nodePath}`);
-        return object === undefined ? undefined : String(unwrapRpcSecret(object.inputs.content));
+        return object === undefined ? undefined : String(unwrapSecret(object.inputs.content));
     }
 
     region(): string {
@@ -540,7 +545,7 @@ function buildAndSchedule(evaluation: Evaluation, latencies: Latencies, driver: 
     // The bootstrap-token Secret: created by a control-plane node if its files carry it, else by the add-ons stage
     // (addons/bootstrap.ts). Kubelets using the token cannot register before it exists.
     const tokenOnControlPlane = apiServers.find((a) => program.evaluation.resources.some((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2"
-        && String(r.inputs.key).startsWith(`nodes/${a.node.g.role}/`) && /bootstrap\.kubernetes\.io\/token/.test(String(unwrapRpcSecret(r.inputs.content)))));
+        && String(r.inputs.key).startsWith(`nodes/${a.node.g.role}/`) && /bootstrap\.kubernetes\.io\/token/.test(String(unwrapSecret(r.inputs.content)))));
     const token = tokenOnControlPlane
         ? graph.add({ id: "runtime:token", type: "runtime", name: "bootstrap-token Secret", duration: graph.phase("kubernetesObjects"), deps: [tokenOnControlPlane.ready], why: `${tokenOnControlPlane.node.g.role} creates it once its API server is ready` })
         : graph.add({ id: "runtime:token", type: "runtime", name: "bootstrap-token Secret", duration: 0, deps: [addonObjects], why: "created only by the add-ons stage (addons/bootstrap.ts), after `up` has waited for /readyz" });

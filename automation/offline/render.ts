@@ -12,10 +12,9 @@ import { isSecretEnvelope } from "./secrets";
 import { ReadyPath, ReadyPathError, formatReadyPath, loadLatencies, modelReadyPath, pulumiTranspilesOnly } from "../readyPath";
 import { apiWait } from "../wait";
 import { programEnvironment } from "../stacks";
+import { unwrapSecret } from "./secrets";
 
 // Secret inputs are recorded in Pulumi's secret envelope; a rendered file holds the value itself.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { unwrapRpcSecret } = require("@pulumi/pulumi/runtime/rpc");
 
 export const redacted = "[secret]";
 
@@ -96,7 +95,7 @@ export function nodeFilesOf(evaluation: Evaluation): RenderedFile[] {
             const relative = o.inputs.key.slice("nodes/".length);
             const install = installed.get(relative);
             if (install === undefined) throw new Error(`${o.inputs.key} is missing from its role's ${manifestName}`);
-            return { path: relative, content: String(unwrapRpcSecret(o.inputs.content)), ...install };
+            return { path: relative, content: String(unwrapSecret(o.inputs.content)), ...install };
         });
     for (const template of evaluation.resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.inputs.tags?.["kaws:role"])) {
         files.push({

@@ -155,6 +155,11 @@ describe("time to Ready model (automation/readyPath.ts)", () => {
             fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: {} }));
             expect(pulumiTranspilesOnly(dir, {})).to.equal(false);
             expect(pulumiTranspilesOnly(dir, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" })).to.equal(true);
+            // Pulumi.yaml's runtime options can name another tsconfig (this repository's: tsconfig.build.json).
+            fs.writeFileSync(path.join(dir, "tsconfig.build.json"), JSON.stringify({ compilerOptions: { noCheck: true } }));
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: p\nruntime:\n  name: nodejs\n  options:\n    tsconfig: tsconfig.build.json\n");
+            expect(pulumiTranspilesOnly(dir, {})).to.equal(true);
+            expect(pulumiTranspilesOnly(root, {}), "this repository, for a plain pulumi up").to.equal(true);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
