@@ -287,6 +287,13 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
 
     // Instances and their root volumes, per Auto Scaling group.
     let monitored = 0;
+    /** Detailed monitoring of `count` instances: a line when the price file prices it, else counted for the assumption. */
+    const detailedMonitoring = (what: string, resource: RecordedResource, count: number) => {
+        monitored += count;
+        if (prices.detailedMonitoringPerInstance !== undefined && count > 0) {
+            add({ item: `detailed monitoring ${what}`, resource: ref(resource), quantity: count, unit: "instance-month", unitPrice: prices.detailedMonitoringPerInstance });
+        }
+    };
     for (const group of ofType(evaluation, T.group)) {
         const cap = groupCapacity(evaluation, group);
         const type = cap.instanceType;
@@ -312,12 +319,7 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
             add({ item: `root volumes ${group.inputs.name ?? group.name} (${size} GiB ${volumeType} × ${instances})`, resource: ref(cap.template!), quantity: size * instances, unit: "GB-month",
                 unitPrice: need.price(`ebs.${volumeType}`, prices.ebs[volumeType]) });
         }
-        if (cap.template?.inputs.monitoring?.enabled === true) {
-            monitored += instances;
-            if (prices.detailedMonitoringPerInstance !== undefined && instances > 0) {
-                add({ item: `detailed monitoring ${group.inputs.name ?? group.name}`, resource: ref(cap.template), quantity: instances, unit: "instance-month", unitPrice: prices.detailedMonitoringPerInstance });
-            }
-        }
+        if (cap.template?.inputs.monitoring?.enabled === true) detailedMonitoring(group.inputs.name ?? group.name, cap.template, instances);
     }
     // Instances outside any group (the NAT instance) and their root volumes.
     for (const instance of ofType(evaluation, T.instance)) {
@@ -329,12 +331,7 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
             const volumeType = root.volumeType ?? "gp3";
             add({ item: `root volume ${instance.name} (${size} GiB ${volumeType})`, resource: ref(instance), quantity: size, unit: "GB-month", unitPrice: need.price(`ebs.${volumeType}`, prices.ebs[volumeType]) });
         }
-        if (instance.inputs.monitoring === true) {
-            monitored += 1;
-            if (prices.detailedMonitoringPerInstance !== undefined) {
-                add({ item: `detailed monitoring ${instance.name}`, resource: ref(instance), quantity: 1, unit: "instance-month", unitPrice: prices.detailedMonitoringPerInstance });
-            }
-        }
+        if (instance.inputs.monitoring === true) detailedMonitoring(instance.name, instance, 1);
     }
     const unlimited = [...ofType(evaluation, T.launchTemplate), ...ofType(evaluation, T.instance)].filter((r) => r.inputs.creditSpecification?.cpuCredits === "unlimited");
     if (unlimited.length > 0) {

@@ -122,10 +122,10 @@ const secretOutputValues = (stack: Stack): string[] => {
     return [...Object.values(stack.ev.outputs).filter((o) => o.secret).flatMap((o) => strings(o.value)).filter((value) => value.length >= 8), token, Buffer.from(token).toString("base64")];
 };
 const credentialPatterns = [/AKIA[0-9A-Z]{16}/, /ASIA[0-9A-Z]{16}/, /aws_secret_access_key/i, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /client-key-data/, /\btoken:\s*[a-z0-9]{6}\.[a-z0-9]{16}\b/];
-const userDataHasNoSecrets = every(T.launchTemplate, "free of credentials and secret outputs in user data", (r, stack) => {
-    const text = userDataText(r);
-    return text.length > 0 && !credentialPatterns.some((p) => p.test(text)) && !secretOutputValues(stack).some((secret) => text.includes(secret));
-});
+/** User data that holds no credential pattern and no secret output's value (and is not empty: a check that can fail). */
+const freeOfSecrets = (text: string, stack: Stack) =>
+    text.length > 0 && !credentialPatterns.some((p) => p.test(text)) && !secretOutputValues(stack).some((secret) => text.includes(secret));
+const userDataHasNoSecrets = every(T.launchTemplate, "free of credentials and secret outputs in user data", (r, stack) => freeOfSecrets(userDataText(r), stack));
 const rootVolumesEncryptedWithClusterKey = every(T.launchTemplate, "encrypting every block device with the cluster key", (r, stack) => {
     const mappings: any[] = r.inputs.blockDeviceMappings ?? [];
     return mappings.length > 0 && mappings.every((m) => m.ebs?.encrypted === "true" && m.ebs?.kmsKeyId === stack.keyArn);
@@ -143,10 +143,7 @@ const onlyTheNatInstance: Check = (stack) => {
 const instanceImdsV2 = propertyIs(T.instance, "metadataOptions.httpTokens", "required");
 const instanceRootEncryptedWithClusterKey = every(T.instance, "encrypting its root volume with the cluster key", (r, stack) =>
     r.inputs.rootBlockDevice?.encrypted === true && r.inputs.rootBlockDevice?.kmsKeyId === stack.keyArn && (r.inputs.ebsBlockDevices ?? []).length === 0);
-const instanceUserDataHasNoSecrets = every(T.instance, "free of credentials and secret outputs in user data", (r, stack) => {
-    const text = String(plain(r.inputs.userData) ?? "");
-    return text.length > 0 && !credentialPatterns.some((p) => p.test(text)) && !secretOutputValues(stack).some((secret) => text.includes(secret));
-});
+const instanceUserDataHasNoSecrets = every(T.instance, "free of credentials and secret outputs in user data", (r, stack) => freeOfSecrets(String(plain(r.inputs.userData) ?? ""), stack));
 /** prod has no aws.ec2.Instance; dev has exactly the NAT instance, checked as `dev` says. */
 const withNatInstance = (prod: Classification, dev: Classification): Entry => ({ perEnv: { prod, dev } });
 
