@@ -1,6 +1,6 @@
 import * as path from "path";
 import { PolicyPack, PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { PolicyInput, Rule, hostRules } from "./rules";
+import { PolicyInput, Rule, rules } from "./rules";
 
 const dependencyUrns = (resource: PolicyResource): Record<string, string[]> =>
     Object.fromEntries(Object.entries(resource.propertyDependencies).map(([key, deps]) => [key, deps.map((d) => d.urn)]));
@@ -22,5 +22,5 @@ function policyOf(rule: Rule): ResourceValidationPolicy | StackValidationPolicy 
 // The policy host loads this module through @pulumi/pulumi's cmd/run-policy-pack; anywhere else (a test, tsc)
 // it must not start the analyzer server.
 if (require.main && path.basename(path.dirname(require.main.filename)) === "run-policy-pack") {
-    new PolicyPack("kaws", { enforcementLevel: "mandatory", policies: hostRules.map(policyOf) });
+    new PolicyPack("kaws", { enforcementLevel: "mandatory", policies: rules.map(policyOf) });
 }

@@ -1,10 +1,9 @@
-import { isSecretEnvelope } from "../automation/offline/secrets";
-import { parseUrn } from "../automation/urn";
+// Self-contained: this folder is what Pulumi Cloud receives when the pack is published (automation/deployments),
+// so it imports nothing from the rest of the repository.
 
 /**
  * A resource as a policy sees it: `props` are its inputs with secrets unwrapped (as the policy host gives them),
- * `propertyDependencies` maps an input to the URNs of the resources its value comes from. `markedInputs` are the
- * inputs with each secret still wrapped in Pulumi's secret signature; only the offline engine records them.
+ * `propertyDependencies` maps an input to the URNs of the resources its value comes from.
  */
 export interface PolicyInput {
     readonly type: string;
@@ -12,7 +11,6 @@ export interface PolicyInput {
     readonly name: string;
     readonly props: Record<string, any>;
     readonly propertyDependencies?: Record<string, readonly string[]>;
-    readonly markedInputs?: Record<string, any>;
 }
 
 export interface Finding {
@@ -56,17 +54,8 @@ export const T = {
     iamPolicy: "aws:iam/policy:Policy",
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     role: "aws:iam/role:Role",
+    bucketObject: "aws:s3/bucketObjectv2:BucketObjectv2",
 } as const;
-
-/** The value with every secret unwrapped, as the policy host hands props to a policy. */
-export function plain(value: unknown): any {
-    if (isSecretEnvelope(value)) return plain(value.value);
-    if (Array.isArray(value)) return value.map(plain);
-    if (value && typeof value === "object" && value.constructor === Object) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-    }
-    return value;
-}
 
 const isTrue = (value: unknown) => value === true || value === "true";
 const label = (r: PolicyInput) => `${r.type} ${r.name}`;
@@ -136,7 +125,8 @@ const anywhere = (cidrs: unknown) => list(cidrs).filter((c) => c === "0.0.0.0/0"
 // recognised by the fact in its URN that the kaws:controlplane:ApiLoadBalancer component is its parent; only its
 // inline ingress is exempt (standalone rules are always checked; the program attaches none to it).
 const apiLoadBalancerComponent = "kaws:controlplane:ApiLoadBalancer";
-const parentType = (urn: string) => parseUrn(urn).types.at(-2);
+/** The type of the resource's parent, from its URN (urn:pulumi:stack::project::parentType$type::name). */
+const parentType = (urn: string) => (urn.split("::")[2] ?? "").split("$").at(-2);
 
 const noIngressFromAnywhere: ResourceRule = {
     kind: "resource",
@@ -183,30 +173,38 @@ const noWildcardActions: ResourceRule = {
 
 const privateKey = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
 
-function plainPrivateKeys(value: unknown, path: string): string[] {
-    if (isSecretEnvelope(value)) return [];
+/** Paths of the string values holding a PEM private key. */
+export function privateKeyPaths(value: unknown, path = ""): string[] {
     if (typeof value === "string") return privateKey.test(value) ? [path] : [];
-    if (Array.isArray(value)) return value.flatMap((v, i) => plainPrivateKeys(v, `${path}[${i}]`));
-    if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => plainPrivateKeys(v, path ? `${path}.${k}` : k));
+    if (Array.isArray(value)) return value.flatMap((v, i) => privateKeyPaths(v, `${path}[${i}]`));
+    if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => privateKeyPaths(v, path ? `${path}.${k}` : k));
     return [];
 }
 
-// The policy host unwraps secrets before a policy sees props, so this rule needs `markedInputs` and runs over
-// the offline engine's resources only.
-export const keyMaterialInSecrets: ResourceRule = {
+/** Where key material may go: the tls provider's key inputs (secret by its schema) and node files stored SSE-KMS. */
+const keySinks: Record<string, (r: PolicyInput) => readonly string[]> = {
+    "tls:index/certRequest:CertRequest": () => ["privateKeyPem"],
+    "tls:index/selfSignedCert:SelfSignedCert": () => ["privateKeyPem"],
+    "tls:index/locallySignedCert:LocallySignedCert": () => ["caPrivateKeyPem"],
+    [T.bucketObject]: (r) => r.props.serverSideEncryption === "aws:kms" && typeof r.props.kmsKeyId === "string" && r.props.kmsKeyId !== "" ? ["content"] : [],
+};
+
+// The policy host unwraps secrets before a policy sees props, so it cannot tell a secret input from a plain one;
+// it can tell where a key goes. That the sinks' values are secrets is proven over the offline engine's resources,
+// which keep the secret marks (test/policy/rules.test.ts).
+const privateKeysInSinks: ResourceRule = {
     kind: "resource",
-    name: "kaws-private-keys-secret",
-    description: "No resource input holds a PEM private key outside a secret.",
+    name: "kaws-private-keys-in-sinks",
+    description: "A PEM private key is an input only of the tls provider's key inputs or of an SSE-KMS encrypted S3 object's content.",
     check: (r) => {
-        if (!r.markedInputs) throw new Error(`${label(r)}: ${keyMaterialInSecrets.name} needs the inputs with their secrets marked`);
-        return plainPrivateKeys(r.markedInputs, "").map((p) => `${label(r)}: input ${p} holds a PEM private key outside a secret`);
+        const allowed = keySinks[r.type]?.(r) ?? [];
+        return privateKeyPaths(r.props).filter((p) => !allowed.includes(p))
+            .map((p) => `${label(r)}: input ${p} holds a PEM private key (only tls key inputs and SSE-KMS S3 object content may)`);
     },
 };
 
-/** The rules the policy pack enforces in the Pulumi policy host. */
-export const hostRules: readonly Rule[] = [imdsv2, encryptedVolumes, encryptedBuckets, noPublicIp, noIngressFromAnywhere, noWildcardActions];
-
-export const rules: readonly Rule[] = [...hostRules, keyMaterialInSecrets];
+/** The rules the policy pack enforces. */
+export const rules: readonly Rule[] = [imdsv2, encryptedVolumes, encryptedBuckets, noPublicIp, noIngressFromAnywhere, noWildcardActions, privateKeysInSinks];
 
 /** Every finding of the rules over a stack's resources. */
 export function evaluateRules(resources: readonly PolicyInput[], over: readonly Rule[] = rules): Finding[] {

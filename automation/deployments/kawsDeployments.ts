@@ -4,7 +4,7 @@ import * as pulumiservice from "@pulumi/pulumiservice";
 import * as YAML from "yaml";
 import {
     DeploymentsInput, EnvironmentFacts, ProjectKind, addonsEnvironment, awsEnvironment, awsEscName, addonsEscName, deployPolicy,
-    deployRoleName, deployTrustPolicy, driftCron, environmentBranches, escProject, oidcIssuer, preRunCommands, projects,
+    deployRoleName, deployTrustPolicy, driftCron, environmentBranches, escProject, oidcIssuer, policyGroupStacks, policyPackRelease, preRunCommands, projects,
 } from "./settings";
 import { programEnvironment } from "../stacks";
 
@@ -16,7 +16,9 @@ export interface KawsDeploymentsArgs {
 /**
  * Pulumi Deployments for both stacks of every environment: the OIDC trust in AWS and a deploy role per
  * environment, deployment settings and a drift schedule per stack, the webhook that runs the add-ons stack
- * after each successful infra update, and the ESC environments.
+ * after each successful infra update, the ESC environments, and the kaws policy pack published with a
+ * preventative policy group over every stack, so Pulumi Cloud enforces it on every preview and update
+ * (Deployments, `pulumi up` and `kaws` alike).
  */
 export class KawsDeployments extends pulumi.ComponentResource {
     readonly deployRoleArns: Record<string, pulumi.Output<string>> = {};
@@ -28,6 +30,16 @@ export class KawsDeployments extends pulumi.ComponentResource {
         const oidc = new aws.iam.OpenIdConnectProvider("pulumi-oidc", {
             url: oidcIssuer,
             clientIdLists: [organization, `aws:${organization}`],
+        }, { parent: this });
+
+        const pack = new pulumiservice.PolicyPack("kaws-policy", { organization, ...policyPackRelease() }, { parent: this });
+        new pulumiservice.PolicyGroup("kaws-policy", {
+            organizationName: organization,
+            name: "kaws",
+            entityType: "stacks",
+            mode: "preventative",
+            stacks: policyGroupStacks,
+            policyPacks: [{ name: pack.name, versionTag: pack.versionTag }],
         }, { parent: this });
 
         for (const facts of args.environments) {

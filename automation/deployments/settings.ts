@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { loadStackConfig } from "../stackConfig";
 import { projectRoot } from "../../plan/projectRoot";
 
@@ -68,9 +70,9 @@ export function environmentFacts(env: Environment, root = repoRoot): Environment
 const runFromRoot = "cd \"$(git rev-parse --show-toplevel)\" &&";
 
 /**
- * Run before every operation, each in its own shell: install from the lock file, attach the add-ons stack's
- * ESC environment, and gate on a preview with the kaws policy pack (DeploymentSettings has no policy-pack
- * option, and the CLI's own preview/update in a deployment takes no extra flags).
+ * Run before every operation, each in its own shell: install from the lock file and attach the add-ons
+ * stack's ESC environment. The policy pack needs no command: its policy group enforces it on the
+ * deployment's own preview and update.
  */
 export function preRunCommands(organization: string, kind: ProjectKind, env: Environment): string[] {
     const { project, repoDir } = projects[kind];
@@ -78,9 +80,18 @@ export function preRunCommands(organization: string, kind: ProjectKind, env: Env
     return [
         `${runFromRoot} npm ci`,
         ...(kind === "addons" ? [`${runFromRoot} pulumi -C ${repoDir} config env add ${escProject}/${addonsEscName(env)} --stack ${stack} --yes`] : []),
-        `${runFromRoot} pulumi -C ${repoDir} preview --stack ${stack} --policy-pack policy --non-interactive`,
     ];
 }
+
+/** The kaws policy pack as published to Pulumi Cloud: the policy/ folder, at its package.json version. */
+export function policyPackRelease(root = repoRoot): { name: string; sourcePath: string; versionTag: string } {
+    const sourcePath = path.join(root, "policy");
+    const { version } = JSON.parse(fs.readFileSync(path.join(sourcePath, "package.json"), "utf8"));
+    return { name: "kaws", sourcePath, versionTag: version };
+}
+
+/** Every stack the policy group holds: both projects of every environment. */
+export const policyGroupStacks = environments.flatMap((env) => Object.values(projects).map((p) => ({ name: env, routingProject: p.project })));
 
 /**
  * Who may assume an environment's deploy role: that environment's stacks of kaws and kaws-addons in Pulumi

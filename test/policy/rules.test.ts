@@ -1,10 +1,12 @@
 import { expect } from "chai";
+import * as fs from "fs";
 import * as path from "path";
 import { evaluateStack, Evaluation, RecordedResource } from "../../automation/offline/engine";
 import { addonsConfigFrom } from "../../automation/driver";
 import { evaluate, idOf, root } from "../harness";
 import { fakeAddonSettings } from "../fixtures/addonContract";
-import { evaluateRules, Finding, hostRules, plain, PolicyInput, rules, T } from "../../policy/rules";
+import { evaluateRules, Finding, PolicyInput, privateKeyPaths, rules, T } from "../../policy/rules";
+import { isSecretEnvelope, unwrapSecrets } from "../../automation/offline/secrets";
 
 // The policy pack's rules over the resources the real program registers: every rule passes on dev, prod and the
 // add-ons stack, and each mutation below breaks exactly one rule, naming the resource.
@@ -21,7 +23,7 @@ function policyInputs(resources: readonly RecordedResource[]): PolicyInput[] {
     const urnsById = new Map<string, string[]>();
     for (const r of resources.filter((r) => r.custom)) urnsById.set(idOf(r), [...(urnsById.get(idOf(r)) ?? []), r.urn]);
     return resources.map((r) => ({
-        type: r.type, urn: r.urn, name: r.name, props: plain(r.inputs), markedInputs: r.inputs,
+        type: r.type, urn: r.urn, name: r.name, props: unwrapSecrets(r.inputs),
         propertyDependencies: Object.fromEntries(Object.entries(r.inputs).map(([key, value]) =>
             [key, strings(value).flatMap((s) => urnsById.get(s) ?? [])])),
     }));
@@ -48,9 +50,35 @@ describe("policy pack rules (policy/rules.ts)", () => {
         stacks.addons = await evaluateStack({ root: path.join(root, "addons", "program"), stack: "dev", config: addonsConfig });
     });
 
-    it("the pack enforces every rule but the private-key one, which needs secretness the policy host strips", () => {
-        expect(rules.map((r) => r.name)).to.deep.equal([...hostRules.map((r) => r.name), "kaws-private-keys-secret"]);
+    it("the pack enforces every rule, and imports nothing from outside its folder (it is published as that folder)", () => {
+        const dir = path.join(root, "policy");
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+        const rootPkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+        for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+            const specifiers = [...fs.readFileSync(path.join(dir, file), "utf8").matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]);
+            for (const s of specifiers) {
+                if (s.startsWith(".")) expect(path.resolve(dir, s).startsWith(dir + path.sep), `${file} imports ${s}`).to.equal(true);
+                else if (s !== "path") expect(pkg.dependencies, `${file} imports ${s}`).to.have.property(s.split("/").slice(0, 2).join("/"));
+            }
+        }
+        for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
+            expect(version, name).to.equal({ ...rootPkg.dependencies, ...rootPkg.devDependencies }[name]);
+        }
+        expect(JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"))).to.not.have.property("extends");
+        expect(rules.map((r) => r.name)).to.include("kaws-private-keys-in-sinks");
     });
+
+    for (const env of ["dev", "prod"]) {
+        it(`${env}: every private key the program hands a resource is a secret (the host cannot see secret marks; the engine keeps them)`, () => {
+            const plainKeys = (value: unknown, at: string): string[] => isSecretEnvelope(value) ? []
+                : typeof value === "string" ? privateKeyPaths(value, at)
+                    : Array.isArray(value) ? value.flatMap((v, i) => plainKeys(v, `${at}[${i}]`))
+                        : value && typeof value === "object" ? Object.entries(value).flatMap(([k, v]) => plainKeys(v, `${at}.${k}`)) : [];
+            const keyed = stacks[env].resources.filter((r) => privateKeyPaths(unwrapSecrets(r.inputs)).length > 0);
+            expect(keyed.length).to.be.greaterThan(10);
+            expect(keyed.flatMap((r) => plainKeys(r.inputs, r.name))).to.deep.equal([]);
+        });
+    }
 
     for (const stack of ["dev", "prod", "addons"]) {
         it(`every rule passes on the ${stack} stack`, () => {
@@ -115,8 +143,10 @@ describe("policy pack rules (policy/rules.ts)", () => {
             mutate: edit(ofName(T.rolePolicy, "-worker-general-policy"), wildcardStatement("s3:*")) },
         { what: "a bare * in a role's inline policy", policy: "kaws-no-wildcard-iam-actions", resource: "kaws-dev-etcd-role",
             mutate: edit(ofName(T.role, "-etcd-role"), (i) => { i.inlinePolicies = [{ name: "all", policy: { Statement: [{ Effect: "Allow", Action: ["*"], Resource: "*" }] } }]; }) },
-        { what: "a PEM private key in a plain input", policy: "kaws-private-keys-secret", resource: "kaws-dev-controlplane/etc/kubernetes/pki/ca.crt",
-            mutate: edit((r) => r.name === "kaws-dev-controlplane/etc/kubernetes/pki/ca.crt", (i) => { i.content = pemKey; }) },
+        { what: "a PEM private key in launch-template user data", policy: "kaws-private-keys-in-sinks", resource: "kaws-dev-general-worker-general",
+            mutate: edit(ofName(T.launchTemplate, "-worker-general"), (i) => { i.userData = pemKey; }) },
+        { what: "a PEM private key in an S3 object without SSE-KMS", policy: "kaws-private-keys-in-sinks", resource: "kaws-dev-controlplane/etc/kubernetes/pki/ca.crt",
+            mutate: edit((r) => r.name === "kaws-dev-controlplane/etc/kubernetes/pki/ca.crt", (i) => { i.content = pemKey; delete i.serverSideEncryption; }) },
     ];
 
     for (const c of cases) {
@@ -147,11 +177,5 @@ describe("policy pack rules (policy/rules.ts)", () => {
         const resources = moved(structuredClone(stacks.dev.resources)).map((r) => r.name.endsWith("-api-lb") && r.type === T.securityGroup
             ? { ...r, urn: r.urn.replace("kaws:controlplane:ApiLoadBalancer$", "kaws:network:SecurityGroups$") } : r);
         expect(failing(findingsOf(resources))).to.deep.equal(["kaws-no-ingress-from-anywhere"]);
-    });
-
-    it("the private-key rule refuses to run without the inputs' secret marks", () => {
-        const [rule] = rules.filter((r) => r.name === "kaws-private-keys-secret");
-        const { markedInputs: _, ...unmarked } = policyInputs(stacks.dev.resources)[0];
-        expect(() => evaluateRules([unmarked], [rule])).to.throw(/needs the inputs with their secrets marked/);
     });
 });
