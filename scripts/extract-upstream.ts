@@ -27,8 +27,9 @@
  *    (the index could not serve the file at any 1.36 commit); MANIFEST marks them with `atTag: false` and the
  *    fixtures list every flag that only such a source provides under "notVerifiedAtTag".
  *    kube-controller-manager's options.go Flags() was read from the fork zongruxie4/kubernetes (a 1.36 development
- *    version, see its MANIFEST note) and saved likewise under <inputDir>/zongruxie4/kubernetes/<path>; one file
- *    (podgccontroller.go) was found by content with find_string and read by id, so its ref names the id.
+ *    version, see its MANIFEST note) and saved likewise under <inputDir>/zongruxie4/kubernetes/<path>; the
+ *    per-controller files (nodeipam, podgc, csrsigning, serviceaccount) were read by the ids their notes give
+ *    (podgccontroller.go was found by content with find_string, so its ref names the id).
  *
  * 3. Website reference pages (kubernetes/website content/en/docs/reference/command-line-tools-reference/<binary>.md,
  *    generated from the binaries' flag sets) were read with the source index's read_file verb by file id (the index
@@ -40,6 +41,8 @@
  * Run
  * ---
  *   TS_NODE_TRANSPILE_ONLY=true node -r ts-node/register scripts/extract-upstream.ts /tmp/upstream-work/src test/fixtures/upstream [/tmp/upstream-work/website]
+ * With --only=<fixture>.json (repeatable) only those fixtures are rebuilt, so the input directory needs only their sources
+ * (string constants are then resolved from those sources alone).
  *
  * Parsing rules (deliberately simple, regex + bracket matching over Go text):
  *  - flag registrations: `<recv>.<Method>(args)` where Method is a pflag/flag registration method
@@ -153,8 +156,12 @@ const MANIFEST: Record<string, { kind: "fields" | "flags"; root?: string; source
               note: "source-index version (read_file id 207750929); 1.36 development commit (the index's CHANGELOG/CHANGELOG-1.36.md at this commit documents v1.36.0-alpha.1); excerpt of AddFlags" },
             { repo: KK, path: "cmd/kube-controller-manager/app/options/podgccontroller.go", ref: "source-index find_string/read_file id 28509208 (repository and commit not reported by the index)", atTag: false, functions: ["PodGCControllerOptions.AddFlags"],
               note: "the upstream podgcconfig-based form of the file (the index's default kubernetes/kubernetes version, commit 25630fff5eab61412d64538065fd5775e0bb5a12, is a non-upstream variant that adds delete-all-terminated-pods); excerpt of AddFlags" },
+            { repo: KK, path: "cmd/kube-controller-manager/app/options/csrsigningcontroller.go", ref: "53f1b9d6f8de259644c05a25aa7ac8c6a67258e2", atTag: false, functions: ["CSRSigningControllerOptions.AddFlags"],
+              note: "source-index version (read_file id 285543803), the per-signer csrsigningconfig form the 1.36 Flags() above wires as s.CSRSigningController; excerpt of AddFlags" },
+            { repo: KK, path: "cmd/kube-controller-manager/app/options/serviceaccountcontroller.go", ref: "d2845bf28925469cb5e78ff46f608fe4e9a6fda0", atTag: false, functions: ["SAControllerOptions.AddFlags"],
+              note: "source-index version (read_file id 410046252), the serviceaccountconfig form the 1.36 Flags() above wires as s.SAController; excerpt of AddFlags" },
         ],
-        missing: ["cmd/kube-controller-manager/app/options/*controller*.go other than nodeipamcontroller.go and podgccontroller.go (per-controller flags such as cluster-signing-cert-file, cluster-signing-key-file, root-ca-file, service-account-private-key-file, concurrent-*-syncs) not readable at any 1.36 version: the index's stored kubernetes/kubernetes versions of csrsigningcontroller.go and serviceaccountcontroller.go (commit 0f9f0907d6dbe57e78d61f3432bf9b63514b540a) are the 1.11-era componentconfig form, and the 1.36 fork zongruxie4/kubernetes holds only options.go (its other files are deduplicated away by the index)",
+        missing: ["cmd/kube-controller-manager/app/options/*controller*.go other than nodeipam, podgc, csrsigning and serviceaccount (their concurrent-*-syncs and tuning flags): not readable at a 1.36 version; kaws renders none of them",
             "cmd/kube-controller-manager/app/options/options.go at the v1.36.x tag: only the 1.36 development version above (zongruxie4/kubernetes) was readable; zongruxie4/kubernetes (1.07 GB) is too big to fetch"],
     },
     "kube-scheduler-flags.json": {
@@ -362,11 +369,16 @@ function flattenFields(structs: Map<string, Field[]>, root: string): { fields: s
 // ---------------------------------------------------------------- main
 
 function main() {
-    const [inputDir, outDir, webDir = "/tmp/upstream-work/website"] = process.argv.slice(2);
-    if (!inputDir || !outDir) { console.error("usage: extract-upstream.ts <inputDir> <outDir>"); process.exit(2); }
+    const args = process.argv.slice(2);
+    const only = args.filter((a) => a.startsWith("--only=")).map((a) => a.slice("--only=".length));
+    const [inputDir, outDir, webDir = "/tmp/upstream-work/website"] = args.filter((a) => !a.startsWith("--"));
+    if (!inputDir || !outDir) { console.error("usage: extract-upstream.ts <inputDir> <outDir> [websiteDir] [--only=<fixture>.json ...]"); process.exit(2); }
+    const unknown = only.filter((f) => !(f in MANIFEST));
+    if (unknown.length) { console.error(`--only: unknown fixture ${unknown.join(", ")}; accepted: ${Object.keys(MANIFEST).join(", ")}`); process.exit(2); }
+    const selected = Object.entries(MANIFEST).filter(([file]) => only.length === 0 || only.includes(file));
     const read = (s: Source) => stripComments(fs.readFileSync(path.join(inputDir, s.repo, s.path), "utf8"));
     const allFiles = new Set<string>();
-    for (const f of Object.values(MANIFEST)) for (const s of f.sources) allFiles.add(path.join(s.repo, s.path));
+    for (const [, f] of selected) for (const s of f.sources) allFiles.add(path.join(s.repo, s.path));
     const consts = stringConsts([...allFiles].map((p) => stripComments(fs.readFileSync(path.join(inputDir, p), "utf8"))));
     fs.mkdirSync(outDir, { recursive: true });
     const uniqSources = (ss: Source[]) => {
@@ -378,7 +390,7 @@ function main() {
         }
         return out;
     };
-    for (const [file, spec] of Object.entries(MANIFEST)) {
+    for (const [file, spec] of selected) {
         const doc: Record<string, unknown> = { kubernetes: TAG136, sources: uniqSources(spec.sources) };
         if (spec.kind === "fields") {
             const { fields, unresolvedInline } = flattenFields(parseStructs(read(spec.sources[0])), spec.root!);

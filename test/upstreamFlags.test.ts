@@ -17,15 +17,6 @@ const deprecatedInUse: Record<string, Record<string, string>> = {
     },
 };
 
-/**
- * Flags whose registering source file could not be read at the pinned tag here (the fixture's `missing`
- * sources: kube-controller-manager's per-controller options in cmd/kube-controller-manager/app/options).
- * Each must still be absent from the list: once the extraction reads them, this entry has to go.
- */
-const unreadable: Record<string, readonly string[]> = {
-    "kube-controller-manager": ["cluster-signing-cert-file", "cluster-signing-key-file", "root-ca-file", "service-account-private-key-file"],
-};
-
 const binaries: Record<string, string> = {
     [controlPlanePaths.apiServerManifest]: "kube-apiserver",
     [controlPlanePaths.controllerManagerManifest]: "kube-controller-manager",
@@ -49,7 +40,7 @@ describe("flags and component configs against upstream lists", function () {
             const problems: string[] = [];
             for (const [path, binary] of Object.entries(binaries)) {
                 const pod = YAML.parse(files.find((f) => f.path === `controlplane${path}`)!.content);
-                const flags = flagsOf(pod.spec.containers[0].command).filter((f) => !(unreadable[binary] ?? []).includes(f));
+                const flags = flagsOf(pod.spec.containers[0].command);
                 expect(flags.length, binary).to.be.greaterThan(5);
                 problems.push(...flagProblems(binary, flags, deprecatedInUse[binary]));
             }
@@ -69,15 +60,10 @@ describe("flags and component configs against upstream lists", function () {
         });
     }
 
-    it("the unreadable entries are still missing from the lists (remove them once the extraction reads their source)", () => {
-        for (const [binary, flags] of Object.entries(unreadable)) {
-            expect(flags.filter((f) => upstream.flags[binary].flags.includes(f)), binary).to.deep.equal([]);
-        }
-    });
-
     it("controls: an unknown or removed flag, a deprecated flag and a config field written as a flag fail", () => {
         expect(flagProblems("kube-apiserver", ["etcd-servers", "insecure-port"])).to.deep.equal(["kube-apiserver --insecure-port: not a flag of kube-apiserver at kubernetes-1.36.3"]);
         expect(flagProblems("kube-scheduler", ["profiling"]).join()).to.contain("deprecated");
+        expect(flagProblems("kube-controller-manager", ["root-ca-file", "service-account-private-key"])).to.have.length(1);
         expect(flagProblems("kubelet", ["imageCredentialProviderConfig"])).to.have.length(1);
         expect(upstream.kubeletConfig.fields).to.not.include("imageCredentialProviderConfig");
         expect(upstream.flags.kubelet.flagOnly).to.include("image-credential-provider-config");
