@@ -43,11 +43,14 @@ const context: ClusterContext = {
     bootstrapToken: { id: encryption.bootstrapTokenId, secret: encryption.bootstrapTokenSecret },
     vpcId: network.vpcId,
     privateSubnets: network.privateSubnets.map((subnet, i) => ({ id: network.nodeSubnetIds[i], availabilityZone: subnet.availabilityZone, cidr: plan.subnets.privateCidrs[i] })),
-    apiEndpoint: api.endpoint,
+    privateZoneId: privateZone.zoneId,
 };
 
 const terminationEvents = new TerminationEvents(name, { plan }, opts);
-const etcd = new EtcdCluster(name, { plan, context, securityGroupId: securityGroups.etcd.id, pki: encryption.pki, privateZoneId: privateZone.zoneId }, opts);
+// The add-ons stage's input, built once (addons/settings.ts): read by the driver, the add-ons program and the
+// offline render; its node-critical part goes to the control-plane nodes too.
+const addonInputs = addonContract(plan, { kmsKeyArn: encryption.kmsKeyArn, weavePassword: encryption.weavePassword, terminationQueueUrl: terminationEvents.queueUrl });
+const etcd = new EtcdCluster(name, { plan, context, securityGroupId: securityGroups.etcd.id, pki: encryption.pki }, opts);
 new ControlPlane(name, {
     plan,
     context,
@@ -56,6 +59,7 @@ new ControlPlane(name, {
     pki: encryption.pki,
     encryptionConfig: encryption.encryptionConfig,
     terminationQueueArn: terminationEvents.queueArn,
+    nodeCriticalAddons: addonInputs.nodeCriticalManifest,
 }, opts);
 for (const pool of plan.workerPools) {
     new WorkerPool(`${name}-${pool.config.name}`, { plan, context, pool, securityGroupIds: [securityGroups.workers.id] }, opts);
@@ -81,12 +85,5 @@ export const clusterCaCertificate = encryption.clusterCaCertPem;
 export const kmsKeyArn = encryption.kmsKeyArn;
 export const assetsBucket = encryption.assetsBucketName;
 export const certificateExpiry = encryption.certificateExpiry;
-// The add-ons stage's input, built once (addons/settings.ts): read by the driver, the add-ons program and the offline render.
-const addonInputs = addonContract(plan, {
-    apiEndpoint: api.endpoint,
-    kmsKeyArn: encryption.kmsKeyArn,
-    weavePassword: encryption.weavePassword,
-    terminationQueueUrl: terminationEvents.queueUrl,
-});
 export const addonSettings = addonInputs.settings;
 export const addonSecrets = addonInputs.secrets;

@@ -1,3 +1,4 @@
+import { stringify } from "yaml";
 import { AddonSettings, KubeObject } from "./objects";
 import { renderKubeletCsrApprover } from "./bootstrap";
 import { renderKubeProxy } from "./kubeProxy";
@@ -20,12 +21,12 @@ export interface RenderedAddon {
 /**
  * Every add-on kaws installs, in the order a new cluster needs them: networking (kube-proxy, weave), the
  * cloud controller that initializes nodes, DNS, storage, the rest. Nodes can join before any of them: the
- * control-plane nodes apply the bootstrap token and its RBAC themselves (controlPlane/nodeBootstrap.ts).
+ * control-plane nodes apply the bootstrap token and its RBAC themselves (controlPlane/nodeBootstrap.ts),
+ * and create the node-critical add-ons where they are missing.
  */
 export function renderAddons<S>(s: AddonSettings<S>): RenderedAddon[] {
     const addons: RenderedAddon[] = [
-        { name: "kube-proxy", objects: renderKubeProxy(s) },
-        { name: "weave-net", objects: renderWeave(s) },
+        ...renderNodeCriticalAddons(s),
         { name: "aws-cloud-controller-manager", objects: renderCloudController(s) },
         { name: "coredns", objects: renderCoreDns(s) },
         { name: "kubelet-csr-approver", objects: renderKubeletCsrApprover(s) },
@@ -35,6 +36,24 @@ export function renderAddons<S>(s: AddonSettings<S>): RenderedAddon[] {
     ];
     if (s.clusterAutoscaler) addons.push({ name: "cluster-autoscaler", objects: renderClusterAutoscaler(s) });
     return addons;
+}
+
+/**
+ * What a node needs to become Ready: the service proxy (the pod network reaches the API through the
+ * kubernetes Service) and the pod network. The control-plane nodes create these from their files where they
+ * do not exist yet (controlPlane/node-bootstrap.sh), so every node is Ready without waiting for the add-ons
+ * stage, which then adopts them (addons/program: upsertExistingObjects, enablePatchForce).
+ */
+export function renderNodeCriticalAddons<S>(s: AddonSettings<S>): RenderedAddon[] {
+    return [
+        { name: "kube-proxy", objects: renderKubeProxy(s) },
+        { name: "weave-net", objects: renderWeave(s) },
+    ];
+}
+
+/** Objects as one multi-document YAML file, in order. */
+export function renderManifest(objects: readonly KubeObject[]): string {
+    return objects.map((obj) => stringify(obj, { lineWidth: 0 })).join("---\n");
 }
 
 /** File name of an object in the render folder: DIR/addons/<kind>-<name>.yaml (lower case, ":" as "-"). */

@@ -12,7 +12,7 @@ const configDir = "/var/lib/kube-proxy";
 
 /** Which API server address kube-proxy uses on which nodes. */
 export const kubeProxyVariants = [
-    // Workers reach the API through the load balancer: the in-cluster service address is what kube-proxy itself programs.
+    // Workers reach the API by the nodes' name for it (plan.nodeApi): the in-cluster service address is what kube-proxy itself programs.
     { daemonSet: name, configKey: "config.conf", kubeconfigKey: "kubeconfig.conf", onControlPlane: false },
     // A control-plane node is a target of the API load balancer, which preserves client IPs: a connection from
     // it through the NLB can be routed back to itself and time out (hairpin). It uses its own API server.
@@ -22,7 +22,7 @@ export const kubeProxyVariants = [
 /**
  * kube-proxy in iptables mode (the nft backend is picked by the image's iptables wrapper on Amazon Linux
  * 2023, the same backend weave is told to use), as two DaemonSets that differ only in the API server they
- * use: the load balancer on workers, 127.0.0.1:6443 on control-plane nodes.
+ * use: the control-plane nodes' name on workers, 127.0.0.1:6443 on control-plane nodes.
  */
 export function renderKubeProxy<S>(s: AddonSettings<S>): KubeObject[] {
     const labels = labelsFor(name);
@@ -46,7 +46,7 @@ export function renderKubeProxy<S>(s: AddonSettings<S>): KubeObject[] {
     const data: Record<string, string> = {};
     for (const v of kubeProxyVariants) {
         data[v.configKey] = config(v.kubeconfigKey);
-        data[v.kubeconfigKey] = kubeconfig(v.onControlPlane ? localApiServer : s.apiEndpoint);
+        data[v.kubeconfigKey] = kubeconfig(v.onControlPlane ? localApiServer : s.nodeApiEndpoint);
     }
     const daemonSet = (v: typeof kubeProxyVariants[number]) => {
         const podLabels = { ...labels, "app.kubernetes.io/instance": v.daemonSet };

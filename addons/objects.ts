@@ -26,8 +26,8 @@ export interface AddonSettings<Secret = string> {
     readonly serviceCidr: string;
     readonly clusterDomain: string;
     readonly vpcCidr: string;
-    /** https URL of the API, by the plan's name (kube-proxy on workers uses it: it cannot rely on the service it programs). */
-    readonly apiEndpoint: string;
+    /** https URL of the API by the nodes' name for it, plan.nodeApi (kube-proxy on workers: it cannot rely on the service it programs). */
+    readonly nodeApiEndpoint: string;
     /** ARN of the cluster's KMS key; the default StorageClass encrypts volumes with it. */
     readonly kmsKeyArn: string;
     readonly weavePassword: Secret;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan } from "../plan/cluster";
 import { AddonSettings } from "./objects";
+import { renderManifest, renderNodeCriticalAddons } from "./index";
 
 /** The add-ons settings that are secret: a secret infra output and a secret add-ons config key. */
 export const addonSecretFields = ["weavePassword"] as const;
@@ -16,7 +17,7 @@ const plainFieldTypes: Record<keyof AddonPlainSettings, "string" | "boolean"> = 
     serviceCidr: "string",
     clusterDomain: "string",
     vpcCidr: "string",
-    apiEndpoint: "string",
+    nodeApiEndpoint: "string",
     kmsKeyArn: "string",
     clusterAutoscaler: "boolean",
     terminationQueueUrl: "string",
@@ -24,10 +25,16 @@ const plainFieldTypes: Record<keyof AddonPlainSettings, "string" | "boolean"> = 
 
 /** What the infra stack knows only once its resources exist. */
 export interface AddonInputs {
-    readonly apiEndpoint: pulumi.Input<string>;
     readonly kmsKeyArn: pulumi.Input<string>;
     readonly weavePassword: pulumi.Input<string>;
     readonly terminationQueueUrl: pulumi.Input<string>;
+}
+
+export interface AddonContract {
+    readonly settings: pulumi.Output<AddonPlainSettings>;
+    readonly secrets: pulumi.Output<AddonSecrets>;
+    /** The node-critical add-ons (addons/index.ts renderNodeCriticalAddons) the control-plane nodes create where missing. Secret: it holds the weave password. */
+    readonly nodeCriticalManifest: pulumi.Output<string>;
 }
 
 /**
@@ -35,24 +42,25 @@ export interface AddonInputs {
  * `secrets` (secret), exported as the infra stack's `addonSettings` and `addonSecrets` outputs and copied,
  * as JSON, by the driver (or an ESC environment) to the add-ons stack's config keys of the same names.
  */
-export function addonContract(plan: ClusterPlan, inputs: AddonInputs): { settings: pulumi.Output<AddonPlainSettings>; secrets: pulumi.Output<AddonSecrets> } {
+export function addonContract(plan: ClusterPlan, inputs: AddonInputs): AddonContract {
     const k = plan.config.kubernetes;
-    return {
-        settings: pulumi.all([inputs.apiEndpoint, inputs.kmsKeyArn, inputs.terminationQueueUrl]).apply(([apiEndpoint, kmsKeyArn, terminationQueueUrl]) => ({
-            clusterName: plan.clusterName,
-            region: plan.region,
-            kubernetesVersion: plan.pins.kubernetes,
-            podCidr: k.podCidr,
-            serviceCidr: k.serviceCidr,
-            clusterDomain: k.clusterDomain,
-            vpcCidr: plan.config.network.vpcCidr,
-            apiEndpoint,
-            kmsKeyArn,
-            clusterAutoscaler: plan.config.addons.clusterAutoscaler,
-            terminationQueueUrl,
-        })),
-        secrets: pulumi.secret(pulumi.output(inputs.weavePassword).apply((weavePassword) => ({ weavePassword }))),
-    };
+    const settings: pulumi.Output<AddonPlainSettings> = pulumi.all([inputs.kmsKeyArn, inputs.terminationQueueUrl]).apply(([kmsKeyArn, terminationQueueUrl]) => ({
+        clusterName: plan.clusterName,
+        region: plan.region,
+        kubernetesVersion: plan.pins.kubernetes,
+        podCidr: k.podCidr,
+        serviceCidr: k.serviceCidr,
+        clusterDomain: k.clusterDomain,
+        vpcCidr: plan.config.network.vpcCidr,
+        nodeApiEndpoint: plan.nodeApi.endpoint,
+        kmsKeyArn,
+        clusterAutoscaler: plan.config.addons.clusterAutoscaler,
+        terminationQueueUrl,
+    }));
+    const secrets = pulumi.secret(pulumi.output(inputs.weavePassword).apply((weavePassword) => ({ weavePassword })));
+    const nodeCriticalManifest = pulumi.secret(pulumi.all([settings, secrets]).apply(([plain, secret]) =>
+        renderManifest(renderNodeCriticalAddons({ ...plain, ...secret }).flatMap((addon) => addon.objects))));
+    return { settings, secrets, nodeCriticalManifest };
 }
 
 function problemsOf(value: unknown, fields: Record<string, "string" | "boolean">): string[] {

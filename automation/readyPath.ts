@@ -5,6 +5,8 @@ import { Evaluation, RecordedResource } from "./offline/engine";
 import { computedAttributes } from "./offline/placeholders";
 import { kubeletPaths } from "../nodes/kubelet";
 import { controlPlanePaths } from "../controlPlane/render";
+import { apiRecordPaths } from "../controlPlane/apiRecord";
+import { podNetworkDaemonSet } from "../plan/cluster";
 import { projectRoot } from "../plan/projectRoot";
 import { unwrapSecret } from "./offline/secrets";
 
@@ -437,7 +439,12 @@ function buildAndSchedule(evaluation: Evaluation, latencies: Latencies, driver: 
         if (hosts.length === 0) return [after];
         if (route === undefined) throw new ReadyPathError(`${g.role} downloads from ${hosts.join(", ")} but its subnets have no internet route; it would never be Ready`);
         graph.routeWaits.push({ role: g.role, what, after, route, hosts });
-        return [after, route];
+        // Started before the route existed, the download succeeds on the attempt after it appears.
+        const retried = graph.shared({
+            id: `runtime:route-retry:${route}`, type: "runtime", name: "download retried once the route exists", duration: graph.phase("routeRetryLag"),
+            deps: [route], why: "the attempt in flight when the route appears fails at its connect timeout; the next one succeeds",
+        });
+        return [after, retried];
     };
 
     // etcd members (etcd/boot.sh): attach ENI and volume, fetch files from S3, download etcd from the
@@ -540,7 +547,7 @@ function buildAndSchedule(evaluation: Evaluation, latencies: Latencies, driver: 
     // Add-ons stage (addons/program): program start, kubernetes provider, then two waves (objects, then workloads).
     const addonsProgram = graph.add({ id: "runtime:addons-program", type: "runtime", name: "add-ons up: program start", duration: graph.phase(programStart) + graph.figure("resources", "pulumi:providers:kubernetes").seconds, deps: [apiWaited], why: `${startWhy}; kubernetes provider configure` });
     const addonObjects = graph.add({ id: "runtime:addons-objects", type: "runtime", name: "add-ons: accounts, RBAC, Secrets", duration: graph.phase("kubernetesObjects"), deps: [addonsProgram], why: "addons/clusterAddons.ts creates prerequisites first" });
-    const cni = graph.add({ id: "runtime:addons-cni", type: "runtime", name: "add-ons: CNI DaemonSet created", duration: graph.phase("kubernetesObjects"), deps: [addonObjects], why: "weave (addons/weave.ts) arrives with the add-ons stage; nodes stay NotReady until it runs on them" });
+    const addonsCni = graph.add({ id: "runtime:addons-cni", type: "runtime", name: "add-ons: CNI DaemonSet created", duration: graph.phase("kubernetesObjects"), deps: [addonObjects], why: "weave (addons/weave.ts) arrives with the add-ons stage; nodes stay NotReady until it runs on them" });
 
     // The bootstrap-token Secret: created by a control-plane node if its files carry it, else by the add-ons stage
     // (addons/bootstrap.ts). Kubelets using the token cannot register before it exists.
@@ -550,16 +557,49 @@ function buildAndSchedule(evaluation: Evaluation, latencies: Latencies, driver: 
         ? graph.add({ id: "runtime:token", type: "runtime", name: "bootstrap-token Secret", duration: graph.phase("kubernetesObjects"), deps: [tokenOnControlPlane.ready], why: `${tokenOnControlPlane.node.g.role} creates it once its API server is ready` })
         : graph.add({ id: "runtime:token", type: "runtime", name: "bootstrap-token Secret", duration: 0, deps: [addonObjects], why: "created only by the add-ons stage (addons/bootstrap.ts), after `up` has waited for /readyz" });
 
+    // The pod network: created by a control-plane node if its files carry the CNI DaemonSet (node-bootstrap.sh
+    // creates the node-critical add-ons after the token), else it arrives with the add-ons stage.
+    const carriesCni = (role: string) => YAML.parseAllDocuments(program.nodeFile(role, controlPlanePaths.nodeCriticalAddons) ?? "")
+        .some((doc) => { const o = doc.toJS(); return o?.kind === "DaemonSet" && o?.metadata?.name === podNetworkDaemonSet.name && o?.metadata?.namespace === podNetworkDaemonSet.namespace; });
+    const cniOnControlPlane = apiServers.find((a) => carriesCni(a.node.g.role));
+    const cni = cniOnControlPlane
+        ? graph.add({ id: "runtime:cni", type: "runtime", name: "CNI DaemonSet created", duration: graph.phase("kubernetesObjects"), deps: [token], why: `${cniOnControlPlane.node.g.role} creates the node-critical add-ons (kube-proxy, weave) after the token` })
+        : addonsCni;
+
+    // The nodes' own API name (controlPlane/api-record.sh): a control-plane node writes its record set once its
+    // kubelet runs; a resolver that answered the stack's fallback (the NLB's alias) before keeps that answer for
+    // the alias's TTL. Connections then go straight to the first API server that is ready.
+    const nodesApiName = apiServers.map((a) => ({ a, name: /^KAWS_RECORD_NAME=(\S+)$/m.exec(program.nodeFile(a.node.g.role, apiRecordPaths.script) ?? "")?.[1] })).find((w) => w.name);
+    const nodesApi = nodesApiName && (() => {
+        const written = graph.add({
+            id: "runtime:nodes-api-record", type: "runtime", name: `${nodesApiName.name} written`, duration: graph.figure("resources", "aws:route53/record:Record").seconds,
+            deps: apiServers.map((a) => a.node.kubelet), quorum: 1, why: "kaws-api-record on the first control-plane node to run: UPSERT of the group's in-service addresses, until INSYNC",
+        });
+        // Until then the name answers with the stack's placeholder (weight 0), which resolvers keep for its TTL;
+        // with no record at all they would keep "no such name" for the zone's negative TTL.
+        const placeholder = program.ofType("aws:route53/record:Record").find((r) => r.inputs.name === nodesApiName.name && r.inputs.records?.length && r.inputs.setIdentifier);
+        const cacheSeconds = placeholder ? Number(placeholder.inputs.ttl) : route53NegativeTtlSeconds;
+        if (!placeholder) graph.hazards.push(`${nodesApiName.name} has no record before a control-plane node writes it: a resolver asked first caches "no such name" for ${route53NegativeTtlSeconds} s`);
+        const cached = graph.add({
+            id: "runtime:placeholder-cached", type: "runtime", name: placeholder ? "resolvers drop the placeholder" : "resolvers drop \"no such name\"",
+            duration: { min: 0, typical: cacheSeconds / 2, tail: cacheSeconds }[scenario], deps: [written],
+            why: placeholder ? `a resolver that answered the placeholder before keeps it for its TTL (${cacheSeconds} s)` : `the zone's negative TTL (${cacheSeconds} s)`,
+        });
+        const firstReady = graph.add({ id: "runtime:first-apiserver", type: "runtime", name: "first API server ready", duration: 0, deps: apiServers.map((a) => a.ready), quorum: 1, why: "any control-plane node's API server answers" });
+        return graph.add({ id: "runtime:nodes-api", type: "runtime", name: `API reachable at ${nodesApiName.name}`, duration: 0, deps: [cached, firstReady], why: "the record leads to the control-plane nodes, one of which serves" });
+    })();
+
     const restartSeconds = (role: string) => Number(/RestartSec=(\d+)/.exec(program.nodeFile(role, kubeletPaths.unit) ?? "")?.[1] ?? 10);
     const ready = nodes.map((n) => {
-        const route = apiRoute(program, n.server);
-        const api = route.local ? apiServers.find((a) => a.node === n)?.ready : apiThrough(n.server);
+        const direct = nodesApi !== undefined && new URL(n.server).hostname === nodesApiName!.name;
+        const route = direct ? undefined : apiRoute(program, n.server);
+        const api = direct ? nodesApi : route!.local ? apiServers.find((a) => a.node === n)?.ready : apiThrough(n.server);
         if (api === undefined) throw new ReadyPathError(`${n.g.role}'s kubelet talks to a local API server, but it runs none`);
         // kubelet exits while the API or the token is missing; systemd restarts it after RestartSec.
         const retry = { min: 0, typical: restartSeconds(n.g.role) / 2, tail: restartSeconds(n.g.role) }[scenario];
         const registered = graph.add({
             id: `runtime:node-registered:${n.g.group.name}`, type: "runtime", name: `${n.g.role}: node registered`, duration: graph.phase("nodeRegistration") + retry,
-            deps: [n.kubelet, api, token], why: `TLS bootstrap with the token through ${route.local ? "its local API server" : new URL(n.server).hostname}, kubelet restarted every ${restartSeconds(n.g.role)} s until it can`,
+            deps: [n.kubelet, api, token], why: `TLS bootstrap with the token through ${route?.local ? "its local API server" : new URL(n.server).hostname}, kubelet restarted every ${restartSeconds(n.g.role)} s until it can`,
         });
         return graph.add({ id: `runtime:node-ready:${n.g.group.name}`, type: "runtime", name: `${n.g.role}: node Ready`, duration: graph.phase("cniPodReady"), deps: [registered, cni], why: "the CNI pod starts on the node and kubelet reports Ready" });
     });
@@ -581,6 +621,9 @@ function buildAndSchedule(evaluation: Evaluation, latencies: Latencies, driver: 
     }
     return { total: round(times.get(sink)!.finish), path, defaulted: graph.defaulted, hazards: [...new Set(graph.hazards)] };
 }
+
+/** Route 53's SOA for a new hosted zone: TTL 900, minimum 86400; resolvers cache a negative answer for the smaller (RFC 2308). */
+const route53NegativeTtlSeconds = 900;
 
 const round = (seconds: number) => Math.round(seconds * 10) / 10;
 

@@ -13,6 +13,7 @@ import { nodeBootstrapPaths, renderNodeBootstrapObjects, renderNodeBootstrapScri
 import { controlPlaneStatements } from "./policies";
 import { kubeAdminPath, renderKubeAdminScript } from "./kubeAdmin";
 import { readyGateHook, readyGatePaths, renderReadyGateScript, renderReadyGateUnit } from "./readyGate";
+import { apiRecordPaths, renderApiRecordScript, renderApiRecordTimer, renderApiRecordUnit } from "./apiRecord";
 import {
     admissionConfiguration, apiServerPod, auditPolicy, authenticationConfiguration, controllerManagerPod, controlPlanePaths,
     ControlPlaneSpec, renderYaml, schedulerPod,
@@ -44,6 +45,8 @@ export interface ControlPlaneArgs {
     readonly encryptionConfig: pulumi.Input<string>;
     /** The queue node-termination-handler (on the control plane) drains nodes from. */
     readonly terminationQueueArn: pulumi.Input<string>;
+    /** kube-proxy and the pod network as one manifest (addons/settings.ts), created where missing. Secret. */
+    readonly nodeCriticalAddons: pulumi.Input<string>;
 }
 
 const certMode = "0644";
@@ -102,9 +105,10 @@ export class ControlPlane extends pulumi.ComponentResource {
         const role = controlPlaneRole;
         const count = plan.config.controlPlane.count;
 
-        const statements = pulumi.all([ctx.account.id, ctx.account.partition, ctx.vpcId, ctx.keyArn, args.terminationQueueArn])
-            .apply(([accountId, partition, vpcId, kmsKeyArn, terminationQueueArn]) => controlPlaneStatements({
+        const statements = pulumi.all([ctx.account.id, ctx.account.partition, ctx.vpcId, ctx.keyArn, args.terminationQueueArn, ctx.privateZoneId])
+            .apply(([accountId, partition, vpcId, kmsKeyArn, terminationQueueArn, privateZoneId]) => controlPlaneStatements({
                 clusterName: plan.clusterName, partition, region: plan.region, accountId, vpcId, kmsKeyArn, terminationQueueArn,
+                privateZoneId, nodeApiDnsName: plan.nodeApi.dnsName,
             }, plan.config.addons.clusterAutoscaler));
         this.role = new NodeRole(`${name}-${role}`, {
             kind: "controlplane",
@@ -147,6 +151,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                 mode: "0600",
                 content: pulumi.secret(pulumi.all([ctx.bootstrapToken.id, ctx.bootstrapToken.secret]).apply(([id, secret]) => renderNodeBootstrapObjects({ id, secret }))),
             },
+            { path: p.nodeCriticalAddons, mode: "0600", content: pulumi.secret(args.nodeCriticalAddons) },
             { path: nodeBootstrapPaths.script, mode: "0700", content: renderNodeBootstrapScript() },
             { path: nodeBootstrapPaths.unit, mode: "0600", content: renderNodeBootstrapUnit() },
             { path: nodeBootstrapPaths.timer, mode: "0600", content: renderNodeBootstrapTimer() },
@@ -155,6 +160,9 @@ export class ControlPlane extends pulumi.ComponentResource {
             { path: markControlPlanePaths.unit, mode: "0600", content: renderMarkControlPlaneUnit() },
             { path: readyGatePaths.script, mode: "0700", content: renderReadyGateScript(plan) },
             { path: readyGatePaths.unit, mode: "0600", content: renderReadyGateUnit() },
+            { path: apiRecordPaths.script, mode: "0700", content: ctx.privateZoneId.apply((zoneId) => renderApiRecordScript(plan, zoneId)) },
+            { path: apiRecordPaths.unit, mode: "0600", content: renderApiRecordUnit() },
+            { path: apiRecordPaths.timer, mode: "0600", content: renderApiRecordTimer() },
         ];
 
         const rolling = oneAtATime(count);
@@ -200,6 +208,17 @@ export class ControlPlane extends pulumi.ComponentResource {
         // kaws-ready-gate on it completes this hook, so a refresh moves to the next node only once this one is
         // ready; a node never ready is abandoned at the timeout. Created after the group: its first instances
         // do not wait (the gate then finds no waiting action and just exits).
+        // The nodes' API name exists before any node writes it (plan.nodeApi): a weight-0 placeholder.
+        const nodeApi = plan.nodeApi;
+        new aws.route53.Record(`${name}-node-api-placeholder`, {
+            zoneId: ctx.privateZoneId,
+            name: nodeApi.dnsName,
+            type: "A",
+            setIdentifier: nodeApi.placeholderSetIdentifier,
+            weightedRoutingPolicies: [{ weight: 0 }],
+            ttl: nodeApi.placeholderTtlSeconds,
+            records: [nodeApi.placeholderAddress],
+        }, { parent: this });
         new aws.autoscaling.LifecycleHook(`${name}-${role}-ready`, {
             name: readyGateHook.name,
             autoscalingGroupName: this.autoScalingGroup.name,

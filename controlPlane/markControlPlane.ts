@@ -5,6 +5,7 @@ import { kubeAdminPath } from "./kubeAdmin";
 import { controlPlanePaths } from "./render";
 import { nodeBootstrapPaths } from "./nodeBootstrap";
 import { readyGatePaths } from "./readyGate";
+import { apiRecordPaths } from "./apiRecord";
 
 export const markControlPlanePaths = {
     script: "/usr/local/sbin/kaws-mark-control-plane",
@@ -13,12 +14,13 @@ export const markControlPlanePaths = {
 
 /**
  * What the control plane adds to the generic node boot: its audit log directory, and once kubelet runs (it
- * starts the API server's static pod) the bootstrap objects' apply with its timer, the labeller and the
- * ready gate (which takes the node into service).
+ * starts the API server's static pod) the nodes' API record with its timer, the bootstrap objects' apply with
+ * its timer, the labeller and the ready gate (which takes the node into service).
  */
 export const controlPlaneBootSteps: RoleBootSteps = {
     privateDirs: [controlPlanePaths.auditLogDir],
-    startAfterKubelet: [nodeBootstrapPaths.unit, nodeBootstrapPaths.timer, markControlPlanePaths.unit, readyGatePaths.unit].map((unit) => path.basename(unit)),
+    startAfterKubelet: [apiRecordPaths.unit, apiRecordPaths.timer, nodeBootstrapPaths.unit, nodeBootstrapPaths.timer, markControlPlanePaths.unit, readyGatePaths.unit]
+        .map((unit) => path.basename(unit)),
 };
 
 /**

@@ -83,13 +83,14 @@ export function renderNodeBootstrapScript(): string {
     return renderShellScript("controlPlane/node-bootstrap.sh", {
         KAWS_KUBE_ADMIN: kubeAdminPath,
         KAWS_OBJECTS: controlPlanePaths.nodeBootstrapObjects,
+        KAWS_NODE_CRITICAL_ADDONS: controlPlanePaths.nodeCriticalAddons,
         KAWS_FIELD_MANAGER: nodeBootstrapFieldManager,
-    }, "kaws-node-bootstrap: applies the bootstrap token and TLS-bootstrap RBAC to the local API server once it answers.");
+    }, "kaws-node-bootstrap: applies the bootstrap token and TLS-bootstrap RBAC, and creates missing node-critical add-ons, once the local API server answers.");
 }
 
 export function renderNodeBootstrapUnit(): string {
     return `[Unit]
-Description=Apply the kaws bootstrap token and TLS-bootstrap RBAC to the local API server
+Description=Apply the kaws bootstrap token and TLS-bootstrap RBAC, create missing node-critical add-ons
 After=kubelet.service
 Wants=kubelet.service
 
@@ -104,7 +105,7 @@ RestartSec=10
 /** Re-runs the service every few minutes after it last finished (started at boot, beside the service). */
 export function renderNodeBootstrapTimer(): string {
     return `[Unit]
-Description=Re-apply the kaws bootstrap token and TLS-bootstrap RBAC every ${reapplyMinutes} minutes
+Description=Re-apply the kaws bootstrap objects (and create missing node-critical add-ons) every ${reapplyMinutes} minutes
 
 [Timer]
 OnActiveSec=${reapplyMinutes}min

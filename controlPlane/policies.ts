@@ -12,6 +12,10 @@ export interface PolicyScope {
     readonly kmsKeyArn: string;
     /** The queue node-termination-handler reads termination notices from. */
     readonly terminationQueueArn: string;
+    /** The cluster's private zone, where kaws-api-record keeps the nodes' API name. */
+    readonly privateZoneId: string;
+    /** That name (plan.nodeApi.dnsName): the only record the role may change. */
+    readonly nodeApiDnsName: string;
 }
 
 const clusterTag = (name: string) => `kubernetes.io/cluster/${name}`;
@@ -228,10 +232,35 @@ export function nodeTerminationHandlerStatements(s: PolicyScope): PolicyStatemen
     ];
 }
 
-/** Everything the control-plane role needs: the CCM, the EBS CSI controller, the autoscaler when enabled, NTH, ECR pulls. */
+/**
+ * kaws-api-record (controlPlane/api-record.sh): reads the zone's record sets and upserts A records of the
+ * nodes' API name only; it finds the group's instances with the cloud controller's Describe actions.
+ */
+export function apiRecordStatements(s: PolicyScope): PolicyStatement[] {
+    const zone = `arn:${s.partition}:route53:::hostedzone/${s.privateZoneId}`;
+    return [
+        { Sid: "NodeApiRecordRead", Effect: "Allow", Action: ["route53:ListResourceRecordSets"], Resource: zone },
+        {
+            Sid: "NodeApiRecord",
+            Effect: "Allow",
+            Action: ["route53:ChangeResourceRecordSets"],
+            Resource: zone,
+            Condition: {
+                "ForAllValues:StringEquals": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": [s.nodeApiDnsName],
+                    "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+                    "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+                },
+            },
+        },
+    ];
+}
+
+/** Everything the control-plane role needs: the CCM, the EBS CSI controller, the autoscaler when enabled, NTH, the API record, ECR pulls. */
 export function controlPlaneStatements(s: PolicyScope, clusterAutoscaler: boolean): PolicyStatement[] {
     return [
         ...cloudControllerStatements(s),
+        ...apiRecordStatements(s),
         ...ebsCsiControllerStatements(s),
         ...nodeTerminationHandlerStatements(s),
         ...(clusterAutoscaler ? clusterAutoscalerStatements(s) : []),

@@ -25,6 +25,7 @@ export const controlPlanePaths = {
     auditPolicy: "/etc/kubernetes/audit-policy.yaml",
     /** The bootstrap token Secret and TLS-bootstrap RBAC the node applies (controlPlane/nodeBootstrap.ts). */
     nodeBootstrapObjects: "/etc/kubernetes/node-bootstrap.yaml",
+    nodeCriticalAddons: "/etc/kubernetes/node-critical-addons.yaml",
     auditLogDir: "/var/log/kubernetes/audit",
     controllerManagerKubeconfig: "/etc/kubernetes/controller-manager.conf",
     schedulerKubeconfig: "/etc/kubernetes/scheduler.conf",

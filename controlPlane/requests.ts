@@ -27,6 +27,9 @@ export interface ControlPlaneRequestScope extends NodeRequestScope {
     readonly controlPlaneGroup: ResourceRef;
     /** The queue node-termination-handler reads. */
     readonly terminationQueueArn: string;
+    /** The private zone kaws-api-record writes the nodes' API name in, and that name. */
+    readonly privateZoneArn: string;
+    readonly nodeApiDnsName: string;
 }
 
 const ccm = (where: string) => `aws-cloud-controller-manager v1.36.1 ${where}`;
@@ -36,7 +39,7 @@ const autoscaler = (where: string) => `cluster-autoscaler-1.36.1 cloudprovider/a
 const describe = (action: string, source: string): AwsRequest => ({ action, context: {}, source, ...wildcardOnly("read-only Describe action with no resource type") });
 
 export function controlPlaneRequests(s: ControlPlaneRequestScope): AwsRequest[] {
-    return [...cloudControllerRequests(s), ...ebsCsiRequests(s), ...clusterAutoscalerRequests(s), ...nodeTerminationHandlerRequests(s), ...readyGateRequests(s)];
+    return [...cloudControllerRequests(s), ...ebsCsiRequests(s), ...clusterAutoscalerRequests(s), ...nodeTerminationHandlerRequests(s), ...readyGateRequests(s), ...apiRecordRequests(s)];
 }
 
 /** buildTags (pkg/providers/v1/tags.go:324) plus the service name on load balancers, target groups and listeners. */
@@ -142,4 +145,24 @@ export function nodeTerminationHandlerRequests(s: ControlPlaneRequestScope): Aws
 /** kaws-ready-gate (controlPlane/ready-gate.sh): `aws autoscaling complete-lifecycle-action` on its own group. */
 export function readyGateRequests(s: ControlPlaneRequestScope): AwsRequest[] {
     return onResources("autoscaling:CompleteLifecycleAction", [s.controlPlaneGroup], "kaws-ready-gate: aws autoscaling complete-lifecycle-action (kaws-ready hook)");
+}
+
+/**
+ * kaws-api-record (controlPlane/api-record.sh): the group's in-service instances and their addresses, the
+ * record set as it is, and an UPSERT of the nodes' API name (a Route 53 change is authorized on the zone,
+ * with the names, types and actions of the batch as condition keys).
+ */
+export function apiRecordRequests(s: ControlPlaneRequestScope): AwsRequest[] {
+    const source = (call: string) => `kaws-api-record: aws ${call}`;
+    const zone: ResourceRef = { arn: s.privateZoneArn, tags: {} };
+    return [
+        describe("autoscaling:DescribeAutoScalingGroups", source("autoscaling describe-auto-scaling-groups")),
+        describe("ec2:DescribeInstances", source("ec2 describe-instances")),
+        ...onResources("route53:ListResourceRecordSets", [zone], source("route53 list-resource-record-sets")),
+        ...onResources("route53:ChangeResourceRecordSets", [zone], source("route53 change-resource-record-sets (UPSERT)"), {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [s.nodeApiDnsName],
+            "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+            "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+        }),
+    ];
 }

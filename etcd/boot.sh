@@ -143,7 +143,8 @@ if [ "$installed" != "$etcd_version" ]; then
   download=$(mktemp -d)
   trap 'rm -rf "$download"' EXIT
   archive="etcd-v$etcd_version-linux-$arch"
-  retry 5 curl -fsSL --proto '=https' -o "$download/$archive.tar.gz" \
+  # The NAT route may not exist yet (members launch before it): fail each attempt fast, retry for minutes.
+  retry 30 curl -fsSL --proto '=https' --connect-timeout 10 -o "$download/$archive.tar.gz" \
     "https://github.com/etcd-io/etcd/releases/download/v$etcd_version/$archive.tar.gz"
   echo "$expected_sha256  $download/$archive.tar.gz" | sha256sum --check --quiet - || fail "etcd $etcd_version checksum mismatch"
   tar -xzf "$download/$archive.tar.gz" -C "$download"

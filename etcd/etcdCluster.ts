@@ -22,8 +22,6 @@ export interface EtcdClusterArgs {
     readonly context: ClusterContext;
     readonly securityGroupId: pulumi.Input<string>;
     readonly pki: EtcdPki;
-    /** Private zone receiving etcd-<i> A records. */
-    readonly privateZoneId: pulumi.Input<string>;
 }
 
 /** What member `index` receives under /etc/etcd/pki; keys are readable only by the etcd user. */
@@ -97,7 +95,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 tags: { ...memberTags, Name: `${plan.clusterName}-${member.name}-data` },
             }, { parent: this });
             new aws.route53.Record(`${name}-${member.name}-dns`, {
-                zoneId: args.privateZoneId,
+                zoneId: ctx.privateZoneId,
                 name: member.dnsName,
                 type: "A",
                 ttl: 60,

@@ -26,8 +26,10 @@ export class Network extends pulumi.ComponentResource {
     readonly privateSubnetCidrs: readonly string[];
     readonly privateRouteTables: aws.ec2.RouteTable[];
     /**
-     * Private subnet ids, each resolving only once the subnet's default route exists: nodes launched into
-     * them download packages and releases at boot, so they must not start before they can reach them.
+     * Private subnet ids, each resolving once the subnet's route table and the S3 gateway endpoint on it
+     * exist: nodes launched into them reach the Amazon Linux repositories and their files in S3 from the
+     * start. They do not wait for the NAT route: a NAT gateway takes about two minutes, and the boot scripts
+     * retry what they fetch from the internet (pkgs.k8s.io, github.com) until it is there.
      */
     readonly nodeSubnetIds: pulumi.Output<string>[];
     /** The public addresses private traffic leaves from: one per NAT gateway, or the NAT instance's. */
@@ -123,28 +125,29 @@ export class Network extends pulumi.ComponentResource {
             }, { parent: this });
             const nat = natGateways[Math.min(i, natGateways.length - 1)];
             const target = nat ? { natGatewayId: nat.id } : natInstance ? { networkInterfaceId: natInstance.networkInterfaceId } : undefined;
-            const route = target && new aws.ec2.Route(`${name}-private-${i}-default`, {
-                routeTableId: table.id,
-                destinationCidrBlock: "0.0.0.0/0",
-                ...target,
-            }, { parent: this });
+            if (target) {
+                new aws.ec2.Route(`${name}-private-${i}-default`, {
+                    routeTableId: table.id,
+                    destinationCidrBlock: "0.0.0.0/0",
+                    ...target,
+                }, { parent: this });
+            }
             const association = new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, {
                 subnetId: subnet.id,
                 routeTableId: table.id,
             }, { parent: this });
-            const nodeSubnetId = pulumi.all([subnet.id, association.id, route?.id]).apply(([id]) => id);
-            return { table, nodeSubnetId };
+            return { table, association };
         });
         this.privateRouteTables = egress.map((e) => e.table);
-        this.nodeSubnetIds = egress.map((e) => e.nodeSubnetId);
 
-        new aws.ec2.VpcEndpoint(`${name}-s3`, {
+        const s3Endpoint = new aws.ec2.VpcEndpoint(`${name}-s3`, {
             vpcId: this.vpc.id,
             serviceName: pulumi.interpolate`com.amazonaws.${plan.region}.s3`,
             vpcEndpointType: "Gateway",
             routeTableIds: [publicRouteTable.id, ...this.privateRouteTables.map((table) => table.id)],
             tags: { Name: `${clusterName}-s3` },
         }, { parent: this });
+        this.nodeSubnetIds = this.privateSubnets.map((subnet, i) => pulumi.all([subnet.id, egress[i].association.id, s3Endpoint.id]).apply(([id]) => id));
 
         if (network.flowLogs) this.createFlowLogs(name, args);
 

@@ -30,7 +30,7 @@ export interface NodeSubnet {
 /**
  * What the node groups (etcd members, control plane, worker pools) share from the components built before
  * them: the account, the cluster key, the assets bucket, the cluster CA, the bootstrap token, the private
- * subnets and the API endpoint.
+ * subnets and the private zone.
  */
 export interface ClusterContext {
     readonly account: Account;
@@ -41,6 +41,6 @@ export interface ClusterContext {
     readonly vpcId: pulumi.Output<string>;
     /** One per AZ, in AZ order. */
     readonly privateSubnets: readonly NodeSubnet[];
-    /** https URL of the API, by the plan's name for it (plan.apiDnsName), else the load balancer's. */
-    readonly apiEndpoint: pulumi.Output<string>;
+    /** The cluster's private Route53 zone (etcd member names, the nodes' API name). */
+    readonly privateZoneId: pulumi.Output<string>;
 }

@@ -78,6 +78,30 @@ export interface WorkerPoolPlan {
     readonly pins: ReleasePins;
 }
 
+/**
+ * The name kubelets and kube-proxy on workers reach the API by: a weighted record set in the private zone
+ * that the control-plane nodes keep at the private IPs of their group's in-service instances
+ * (controlPlane/api-record.sh), beside a weight-0 placeholder the stack creates, answered only until the first
+ * node has written its set: the name always exists, so no resolver caches "no such name" (the zone's
+ * negative TTL is 15 minutes), and the placeholder's short TTL lets the real answer through within seconds
+ * (kops's dns-controller starts its records at the same placeholder address). Nodes then never wait for
+ * the load balancer to provision or register targets, and no connection goes through it from a target.
+ */
+export interface NodeApi {
+    /** control-plane.<cluster>.internal; a SAN of the API server certificate. */
+    readonly dnsName: string;
+    readonly endpoint: string;
+    /** Set identifier of the record set the control-plane nodes write (weight 1). */
+    readonly nodesSetIdentifier: string;
+    /** Set identifier of the stack's placeholder (weight 0: answered only while the nodes' set is missing). */
+    readonly placeholderSetIdentifier: string;
+    /** The placeholder's address: TEST-NET-3 (RFC 5737), never routed. */
+    readonly placeholderAddress: string;
+    readonly placeholderTtlSeconds: number;
+    /** TTL of the nodes' record set: how long a resolver may still hand out a replaced node's address. */
+    readonly ttlSeconds: number;
+}
+
 /** Every fact derived from a cluster's configuration, computed once. */
 export interface ClusterPlan {
     readonly config: ClusterConfig;
@@ -97,6 +121,8 @@ export interface ClusterPlan {
      * API without kaws:apiDnsName: the NLB's own name is used, so those wait for it.
      */
     readonly apiDnsName?: string;
+    /** How nodes reach the API: straight to the control-plane nodes, never through the load balancer. */
+    readonly nodeApi: NodeApi;
     readonly etcd: {
         /** The cluster's private DNS zone, where member names live. */
         readonly domain: string;
@@ -134,6 +160,8 @@ export const nodeGroupName = (clusterName: string, role: string) => `${clusterNa
 export function planCluster(config: ClusterConfig): ClusterPlan {
     const subnets = planSubnets(config.network.vpcCidr, config.network.azCount);
     const pins = pinsFor(config.kubernetes.version);
+    const domain = internalDomain(config.clusterName);
+    const nodeApiDnsName = `control-plane.${domain}`;
     const sha256 = etcdReleaseSha256[pins.etcd];
     if (!sha256) throw new Error(`etcd ${pins.etcd} has no release checksums in plan/versions.ts; accepted: ${Object.keys(etcdReleaseSha256).join(" | ")}`);
     return {
@@ -144,9 +172,18 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
         pins,
         subnets,
         apiSubnets: config.controlPlane.apiAccess === "internal" ? "private" : "public",
-        apiDnsName: config.controlPlane.apiAccess === "internal" ? `api.${internalDomain(config.clusterName)}` : config.controlPlane.apiDnsName,
+        apiDnsName: config.controlPlane.apiAccess === "internal" ? `api.${domain}` : config.controlPlane.apiDnsName,
+        nodeApi: {
+            dnsName: nodeApiDnsName,
+            endpoint: apiEndpointOf(nodeApiDnsName),
+            nodesSetIdentifier: "control-plane-nodes",
+            placeholderSetIdentifier: "placeholder",
+            placeholderAddress: "203.0.113.123",
+            placeholderTtlSeconds: 5,
+            ttlSeconds: 30,
+        },
         etcd: {
-            domain: internalDomain(config.clusterName),
+            domain,
             version: pins.etcd,
             sha256,
             members: planEtcdMembers(config.clusterName, subnets.privateCidrs, config.etcd.members).map((m) => ({

@@ -146,6 +146,7 @@ export class Pki extends pulumi.ComponentResource {
         this.apiServer = issue("apiserver", this.clusterCa, "server", { commonName: "kube-apiserver" }, {
             dnsNames: [
                 ...args.apiServerDnsNames,
+                args.plan.nodeApi.dnsName,
                 "kubernetes",
                 "kubernetes.default",
                 "kubernetes.default.svc",

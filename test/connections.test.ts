@@ -115,9 +115,13 @@ function network(m: Model) {
     const vpcId = idOf(ofType(m.ev, "aws:ec2/vpc:Vpc")[0]);
     const privateZones = ofType(m.ev, "aws:route53/zone:Zone").filter((z) => (z.inputs.vpcs ?? []).some((v: any) => v.vpcId === vpcId));
     const records = ofType(m.ev, "aws:route53/record:Record").filter((r) => privateZones.some((z) => r.inputs.zoneId === idOf(z) && String(r.inputs.name).endsWith(`.${z.inputs.name}`)));
-    /** "lb", an IP address, or the host itself when nothing resolves it. */
+    // The record set the control-plane nodes write (controlPlane/api-record.sh), as their script names it.
+    const apiRecordScript = m.files.find((f) => f.path === "controlplane/usr/local/sbin/kaws-api-record")?.content ?? "";
+    const nodesRecord = /^KAWS_RECORD_NAME=(\S+)$/m.exec(apiRecordScript)?.[1];
+    /** "lb", "controlplane-nodes" (the control-plane group's own addresses), an IP address, or the host itself when nothing resolves it. */
     const resolve = (host: string, hops = 0): string => {
         if (host === lbDnsName) return "lb";
+        if (host === nodesRecord) return "controlplane-nodes";
         const record = records.find((r) => r.inputs.name === host && r.inputs.type === "A");
         if (!record || hops > 4) return host;
         return record.inputs.aliases?.length ? resolve(record.inputs.aliases[0].name, hops + 1) : record.inputs.records[0];
@@ -127,7 +131,9 @@ function network(m: Model) {
     const targets = ofType(m.ev, "aws:autoscaling/group:Group").filter((g) => (g.inputs.targetGroupArns ?? []).length > 0).map((g) => kindOfRole(g.inputs.tags.find((t: any) => t.key === "kaws:role").value));
     const cert = (role: string, file: string) => new X509Certificate(m.files.find((f) => f.path === `${role}${file}`)!.content);
     const etcdIps = (m.ev.outputs.etcdMemberIps.value as string[]);
-    return { allows, lb, lbDnsName, resolve, preservesClientIp, targets, cert, etcdIps, serviceCidr: settingsOf(m).serviceCidr };
+    /** The stack's own record of a name the nodes write: answered until they have written theirs. */
+    const placeholderOf = (host: string) => records.find((r) => r.inputs.name === host && r.inputs.type === "A" && r.inputs.setIdentifier);
+    return { allows, lb, lbDnsName, resolve, placeholderOf, preservesClientIp, targets, cert, etcdIps, serviceCidr: settingsOf(m).serviceCidr };
 }
 
 /** Resolves a connection to where it lands and returns what would stop it on AWS. */
@@ -142,10 +148,20 @@ function problemsOf(m: Model, c: Connection): string[] {
     if (host === "127.0.0.1" && port === 6443) {
         return [...(c.from === "controlplane" ? [] : [`${at}: no API server listens on loopback on ${c.from} nodes`]), ...coversApi(host, true)];
     }
-    if (address === "lb") {
+    const throughLb = () => {
         const hairpin = net.targets.includes(c.from) && net.preservesClientIp
             ? [`${at}: ${c.from} nodes are targets of the API load balancer, which preserves client IPs: the connection hairpins back to the sender and times out`] : [];
         return [...hairpin, ...net.allows(c.from, "lb", port), ...net.allows("lb", "controlplane", 6443), ...coversApi(host, false)];
+    };
+    if (address === "lb") return throughLb();
+    if (address === "controlplane-nodes") {
+        // Straight to a control-plane node's address. Until the nodes have written the record the name answers
+        // a never-routed placeholder (the client retries); without one, resolvers would cache "no such name".
+        const placeholder = net.placeholderOf(host);
+        const unroutable = placeholder && Number(placeholder.inputs.weightedRoutingPolicies?.[0]?.weight) === 0
+            && (placeholder.inputs.records as string[]).every((ip) => new Netmask("203.0.113.0/24").contains(ip) || new Netmask("192.0.2.0/24").contains(ip) || new Netmask("198.51.100.0/24").contains(ip));
+        return [...net.allows(c.from, "controlplane", port), ...coversApi(host, false),
+            ...(unroutable ? [] : [`${at}: no weight-0 placeholder at a never-routed address answers before the nodes write the record`])];
     }
     if (address === serviceIp(net.serviceCidr, 1)) {
         // kube-proxy on the client's node translates the kubernetes Service to the API servers' host addresses.
@@ -260,20 +276,25 @@ describe("connection model", function () {
     }
 
     for (const env of ["dev", "prod"]) {
-        it(`${env}: nodes and add-ons reach the API by the plan's name (api.<cluster>.internal, an alias of the NLB in the private zone), never by the NLB's own`, () => {
+        it(`${env}: nodes reach the API by the control-plane nodes' own name (a placeholder until those write it), clients outside by the plan's name; none by the NLB's own`, () => {
             const m = models[env];
             const net = network(m);
+            const clusterName = m.ev.outputs.clusterName.value as string;
             const apiHost = new URL(String(m.ev.outputs.apiEndpoint.value)).hostname;
-            expect(apiHost).to.equal(`api.${(m.ev.outputs.clusterName.value as string)}.internal`);
+            expect(apiHost).to.equal(`api.${clusterName}.internal`);
             expect(net.resolve(apiHost)).to.equal("lb");
+            const nodeHost = `control-plane.${clusterName}.internal`;
+            expect(net.resolve(nodeHost)).to.equal("controlplane-nodes");
+            expect(net.placeholderOf(nodeHost)!.inputs.records, "the placeholder until the nodes write theirs").to.deep.equal(["203.0.113.123"]);
             const apiClients = connections(m).filter((c) => c.url.port === "6443" && c.url.hostname !== "127.0.0.1");
             const clients = apiClients.map((c) => c.client.split(" ")[0]);
             expect(clients.some((c) => c.startsWith("worker-") && c.endsWith("/etc/kubernetes/bootstrap-kubelet.conf")), "worker kubelets").to.equal(true);
             expect(clients, "kube-proxy on workers").to.include("DaemonSet/kube-proxy");
+            expect([...new Set(apiClients.map((c) => c.url.hostname))]).to.deep.equal([nodeHost]);
             const admin = YAML.parse(String(m.ev.outputs.kubeconfig.value));
             expect(new URL(admin.clusters[0].cluster.server).hostname, "the admin kubeconfig").to.equal(apiHost);
-            expect(net.cert("controlplane", "/etc/kubernetes/pki/apiserver.crt").checkHost(apiHost), "a SAN of the API server certificate").to.equal(apiHost);
-            expect([...new Set(apiClients.map((c) => c.url.hostname))]).to.deep.equal([apiHost]);
+            const cert = net.cert("controlplane", "/etc/kubernetes/pki/apiserver.crt");
+            expect([cert.checkHost(apiHost), cert.checkHost(nodeHost)], "SANs of the API server certificate").to.deep.equal([apiHost, nodeHost]);
         });
     }
 
@@ -303,13 +324,17 @@ describe("connection model", function () {
             expect(problems.filter((p) => p.includes("the approver refuses address"))).to.have.length(3);
         });
 
-        it("a client of the NLB's own name (not in the certificate) and a private name without its record fail", () => {
+        it("a client of the NLB's own name (not in the certificate), the nodes' name with no one writing it, or without its placeholder, fail", () => {
             const m = models.dev;
             const viaLb = problemsOf(m, { client: "x", from: "workers", url: new URL(`https://${network(m).lbDnsName}:6443`) });
             expect(viaLb.join("\n")).to.contain("the API server certificate does not cover kaws-dev-api-placeholder");
-            const ev = { ...m.ev, resources: m.ev.resources.filter((r) => r.name !== "kaws-dev-api-dns") };
-            const broken = { ...m, ev };
-            expect(connections(broken).flatMap((c) => problemsOf(broken, c)).join("\n")).to.match(/-> api\.kaws-dev\.internal:6443: resolves to nothing kaws knows/);
+            const unwritten = {
+                ...m, files: m.files.filter((f) => !f.path.endsWith("/kaws-api-record")),
+                ev: { ...m.ev, resources: m.ev.resources.filter((r) => r.name !== "kaws-dev-node-api-placeholder") },
+            };
+            expect(connections(unwritten).flatMap((c) => problemsOf(unwritten, c)).join("\n")).to.match(/-> control-plane\.kaws-dev\.internal:6443: resolves to nothing kaws knows/);
+            const noPlaceholder = { ...m, ev: unwritten.ev };
+            expect(connections(noPlaceholder).flatMap((c) => problemsOf(noPlaceholder, c)).join("\n")).to.contain("no weight-0 placeholder");
         });
 
         it("a missing security-group rule, a client on the wrong node and an address the certificate does not cover fail", () => {

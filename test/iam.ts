@@ -35,6 +35,8 @@ export interface IamWorld extends AccountScope {
     refs(type: string): { resource: RecordedResource; ref: ResourceRef }[];
     /** Every policy document the stack creates (identity, key, bucket), for the database checks. */
     readonly documents: { name: string; policy: any }[];
+    /** The zone and record name kaws-api-record changes, as its rendered script names them. */
+    readonly apiRecord: { readonly zoneArn: string; readonly name: string };
 }
 
 export interface WorldNode {
@@ -140,11 +142,19 @@ export function buildWorld(ev: Evaluation): IamWorld {
         return { resource, ref: { arn: `arn:aws:ec2:${region}:${placeholderAccount}:${kind}/${idOf(resource)}`, tags: { ...defaultTags, ...resource.inputs.tags } } };
     });
 
+    const apiRecordScript = ofType(ev, "aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key === "nodes/controlplane/usr/local/sbin/kaws-api-record");
+    const headerValue = (name: string) => {
+        const value = new RegExp(`^${name}=(\\S+)$`, "m").exec(String(apiRecordScript?.inputs.content ?? ""))?.[1];
+        if (!value) throw new Error(`the control plane's kaws-api-record script sets no ${name}`);
+        return value;
+    };
+    const apiRecord = { zoneArn: `arn:aws:route53:::hostedzone/${headerValue("KAWS_ZONE_ID")}`, name: headerValue("KAWS_RECORD_NAME") };
+
     const keyPolicy = document(key[0].inputs.policy);
     const bucketPolicy = bucketPolicies.length === 1 ? document(bucketPolicies[0].inputs.policy) : { Version: "2012-10-17", Statement: [] };
     return {
         ...scope, clusterName, clusterAutoscaler: (ev.outputs.addonSettings?.value as { clusterAutoscaler?: boolean } | undefined)?.clusterAutoscaler === true,
-        terminationQueueArn: arnOf(only(ev, "aws:sqs/queue:Queue")), keyArn: arnOf(key[0]), keyPolicy, bucketArn: arnOf(bucket[0]), bucketPolicy, rolePolicies, nodes, refs,
+        apiRecord, terminationQueueArn: arnOf(only(ev, "aws:sqs/queue:Queue")), keyArn: arnOf(key[0]), keyPolicy, bucketArn: arnOf(bucket[0]), bucketPolicy, rolePolicies, nodes, refs,
         documents: [
             { name: key[0].name, policy: keyPolicy },
             { name: bucketPolicies[0]?.name ?? "bucket", policy: bucketPolicy },
@@ -178,6 +188,8 @@ export function requestsFor(world: IamWorld, node: WorldNode): AwsRequest[] {
             workerGroups,
             controlPlaneGroup: world.refs("aws:autoscaling/group:Group").find(({ ref }) => ref.tags["kaws:role"] === "controlplane")!.ref,
             terminationQueueArn: world.terminationQueueArn,
+            privateZoneArn: world.apiRecord.zoneArn,
+            nodeApiDnsName: world.apiRecord.name,
         })];
     }
     return kubernetesNodeRequests(scope);
@@ -275,6 +287,10 @@ export const mutations: readonly Mutation[] = [
             const context = Object.fromEntries(Object.entries(request.context).map(([k, v]) => [k, v === world.keyArn ? otherKey : v]));
             return changed(request, { ...request, resource, context });
         },
+    },
+    {
+        name: "another hosted zone",
+        apply: (request) => changed(request, { ...request, resource: request.resource.replace(/:hostedzone\/[A-Za-z0-9]+$/, ":hostedzone/Z0ANOTHERZONE0000000") }),
     },
 ];
 

@@ -70,7 +70,7 @@ export class WorkerPool extends pulumi.ComponentResource {
 
         const files: NodeFile[] = [
             { path: kubeletPaths.clientCa, mode: "0600", content: ctx.clusterCaCertPem },
-            ...kubeletNodeFiles(plan, ctx, { server: ctx.apiEndpoint, nodeLabels: args.pool.nodeLabels, taints: pool.taints, pins: args.pool.pins }),
+            ...kubeletNodeFiles(plan, ctx, { server: plan.nodeApi.endpoint, nodeLabels: args.pool.nodeLabels, taints: pool.taints, pins: args.pool.pins }),
         ];
         const group = buildNodeGroup(this, `${name}-${role}`, plan, ctx, {
             role,

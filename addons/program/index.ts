@@ -9,9 +9,13 @@ const settings = parseAddonSettings(config.requireObject("addonSettings"), "kaws
 const secrets = config.requireSecretObject<unknown>("addonSecrets").apply((value) => parseAddonSecrets(value, "kaws-addons:addonSecrets"));
 const secret = (field: typeof addonSecretFields[number]) => secrets.apply((s) => s[field]);
 
+// The control-plane nodes create kube-proxy and the pod network where they are missing (controlPlane/node-bootstrap.sh):
+// this stack adopts them (upsert instead of AlreadyExists) and owns every field it sets (force over the nodes' create).
 const provider = new k8s.Provider("cluster", {
     kubeconfig: config.requireSecret("kubeconfig"),
     enableServerSideApply: true,
+    upsertExistingObjects: true,
+    enablePatchForce: true,
 });
 
 const addons = new ClusterAddons(settings.clusterName, {

@@ -3,6 +3,7 @@ import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { Plan, PlannedResource } from "./render";
 import { renderMarker } from "./renderTarget";
+import { weavePasswordSecret } from "../../addons/weave";
 
 const masked = "<masked>";
 
@@ -20,6 +21,8 @@ export function maskGenerated(text: string): string {
         .replace(/^(\s+token-(?:id|secret): )[A-Za-z0-9+/=]+$/gm, `$1${masked}`)
         .replace(/(bootstrap-token-)[a-z0-9]{6}\b/g, `$1${masked}`)
         .replace(/^(\s+secret: )[A-Za-z0-9+/=]{40,}$/gm, `$1${masked}`)
+        // The weave password, in the node-critical add-ons the control-plane nodes create.
+        .replace(new RegExp(`^(\\s+${weavePasswordSecret}: )[A-Za-z0-9]{16,}$`, "gm"), `$1${masked}`)
         .replace(/(# kaws node files sha256:)[0-9a-f]{64}/g, `$1${masked}`);
 }
 

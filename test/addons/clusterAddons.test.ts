@@ -4,7 +4,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { evaluateStack, Evaluation, RecordedResource } from "../../automation/offline/engine";
 import { root } from "../harness";
-import { renderAddons } from "../../addons";
+import { renderAddons, renderNodeCriticalAddons } from "../../addons";
 import { addonsConfigFrom } from "../../automation/driver";
 import { fakeAddonSettings } from "../fixtures/addonContract";
 
@@ -13,7 +13,7 @@ const addonsDir = path.join(root, "addons", "program");
 /** The add-ons stack's config as the driver writes it from the infra stack's outputs (fake values). */
 export const fakeAddonsConfig: Record<string, string> = Object.fromEntries(Object.entries(addonsConfigFrom({
     kubeconfig: { value: "apiVersion: v1\nkind: Config\n# fake-kubeconfig-secret\n", secret: true },
-    addonSettings: { value: fakeAddonSettings({ apiEndpoint: "https://api.example:6443" }), secret: false },
+    addonSettings: { value: fakeAddonSettings({ nodeApiEndpoint: "https://control-plane.kaws-test.internal:6443" }), secret: false },
     addonSecrets: { value: { weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
 })).map(([key, { value }]) => [key, value]));
 const fakeSecrets = JSON.parse(fakeAddonsConfig["kaws-addons:addonSecrets"]);
@@ -50,12 +50,23 @@ describe("ClusterAddons through the add-ons program (addons/program)", () => {
         }
     });
 
+    it("adopts what the control-plane nodes created where missing (kube-proxy, the pod network): upsert, and force over their fields", () => {
+        const provider = evaluation.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+        expect([String(provider.inputs.upsertExistingObjects), String(provider.inputs.enablePatchForce), String(provider.inputs.enableServerSideApply)]).to.deep.equal(["true", "true", "true"]);
+        const settings = { ...JSON.parse(fakeAddonsConfig["kaws-addons:addonSettings"]), ...fakeSecrets };
+        const seeded = renderNodeCriticalAddons(settings).flatMap((a) => a.objects).map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+        const managed = kubernetesObjects.map((r) => `${r.inputs.kind}/${r.inputs.metadata?.namespace ?? ""}/${r.inputs.metadata?.name}`);
+        expect(seeded.length).to.be.greaterThan(5);
+        expect(managed).to.include.members(seeded);
+        expect(seeded.some((o) => o.startsWith("DaemonSet/kube-system/weave-net"))).to.equal(true);
+    });
+
     it("creates every rendered object exactly once, under the ClusterAddons component", () => {
         const component = evaluation.resources.find((r) => r.type === "kaws:addons:ClusterAddons")!;
         expect(component.name).to.equal("kaws-test");
         const expected = renderAddons({
             clusterName: "kaws-test", region: "eu-west-1", kubernetesVersion: "1.36.4", podCidr: "10.32.0.0/12", serviceCidr: "10.96.0.0/12",
-            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", apiEndpoint: "x", kmsKeyArn: "k",
+            clusterDomain: "cluster.local", vpcCidr: "10.0.0.0/16", nodeApiEndpoint: "x", kmsKeyArn: "k",
             weavePassword: "w", clusterAutoscaler: true, terminationQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/kaws-test-node-termination",
         }).flatMap((a) => a.objects);
         expect(kubernetesObjects).to.have.length(expected.length);

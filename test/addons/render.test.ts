@@ -95,7 +95,7 @@ describe("addons renderers", () => {
             const terms = ds.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
             return { server: kubeconfig.clusters[0].cluster.server, role: terms[0].matchExpressions.find((e: any) => e.key === "kaws.io/role") };
         };
-        expect(serverOf("kube-proxy")).to.deep.equal({ server: settings.apiEndpoint, role: { key: "kaws.io/role", operator: "NotIn", values: ["control-plane"] } });
+        expect(serverOf("kube-proxy")).to.deep.equal({ server: settings.nodeApiEndpoint, role: { key: "kaws.io/role", operator: "NotIn", values: ["control-plane"] } });
         expect(serverOf("kube-proxy-control-plane")).to.deep.equal({ server: "https://127.0.0.1:6443", role: { key: "kaws.io/role", operator: "In", values: ["control-plane"] } });
     });
 

@@ -20,7 +20,7 @@ const clusterTypes = ["pulumi:providers:aws", "aws:ec2/vpc:Vpc", "aws:ec2/subnet
 function latencies(resources: Record<string, number>, phases: Record<string, number> = {}): Latencies {
     const phaseNames = ["programStart.typeCheck", "programStart.transpile", "preflight", "instanceProfilePropagation", "runInstances", "pendingToRunning", "osBoot",
         "packageInstall", "binaryDownload", "volumeAttach", "natInstanceSetup", "fetchFiles", "kubeletStart", "etcdStart", "controlPlaneImages", "apiServerReady",
-        "nlbTargetRegistration", "nodeRegistration", "cniPodReady", "kubernetesObjects"];
+        "nlbTargetRegistration", "nodeRegistration", "cniPodReady", "kubernetesObjects", "routeRetryLag"];
     return {
         compiled: "test",
         default: fixed(3),
@@ -183,12 +183,12 @@ describe("time to Ready model (automation/readyPath.ts)", () => {
             for (const subnet of subnets) expect(subnet.dependencies).to.include(vpc.urn);
         });
 
-        it("ends at every node Ready, through the API load balancer and its target health", () => {
+        it("ends at every node Ready, with kubelets reaching the control-plane nodes' own name and the pod network from a control-plane node, never waiting for the load balancer", () => {
             expect(model.path.at(-1)!.name).to.equal("every node Ready");
             expect(model.path.at(-2)!.name).to.match(/: node Ready$/);
-            expect(model.path.some((s) => s.type === "aws:lb/loadBalancer:LoadBalancer")).to.equal(true);
-            expect(model.path.some((s) => /registered with/.test(s.name))).to.equal(true);
-            expect(model.longPoles[0].type).to.equal("aws:lb/loadBalancer:LoadBalancer");
+            expect(model.path.filter((s) => s.type === "aws:lb/loadBalancer:LoadBalancer" || /registered with|healthy in|wait for \/readyz|add-ons/.test(s.name))).to.deep.equal([]);
+            // The issue's goal, met by design (a model of published figures, not a timing): every node Ready within 4.5 minutes.
+            expect(model.totalSeconds).to.be.at.most(270);
             expect(model.defaultedTypes).to.deep.equal([]);
             expect(model.tailSeconds).to.be.greaterThan(model.totalSeconds);
             expect(model.minSeconds).to.be.lessThan(model.totalSeconds);
@@ -196,6 +196,17 @@ describe("time to Ready model (automation/readyPath.ts)", () => {
             for (let i = 1; i < model.path.length; i++) {
                 expect(model.path[i].startSeconds).to.be.at.least(model.path[i - 1].startSeconds + model.path[i - 1].durationSeconds - 0.11);
             }
+        });
+
+        it("controls: kubelets by the load balancer's name, or the pod network left to the add-ons stage, put the NLB back on the path", () => {
+            const file = (role: string, nodePath: string) => evaluation.resources.find((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && r.inputs.key === `nodes/${role}${nodePath}`)!;
+            const without = (...keys: string[]) => ({ ...evaluation, resources: evaluation.resources.filter((r) => !(r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && keys.includes(r.inputs.key))) });
+            const noRecordWriter = modelReadyPath(without(file("controlplane", "/usr/local/sbin/kaws-api-record").inputs.key), loadLatencies(), driver);
+            expect(noRecordWriter.path.some((s) => s.type === "aws:lb/loadBalancer:LoadBalancer")).to.equal(true);
+            expect(noRecordWriter.totalSeconds).to.be.greaterThan(model.totalSeconds);
+            const noSeededCni = modelReadyPath(without(file("controlplane", "/etc/kubernetes/node-critical-addons.yaml").inputs.key), loadLatencies(), driver);
+            expect(noSeededCni.path.some((s) => s.name === "add-ons: CNI DaemonSet created")).to.equal(true);
+            expect(noSeededCni.path.some((s) => s.type === "aws:lb/loadBalancer:LoadBalancer")).to.equal(true);
         });
 
         it("nodes that install packages from the internet wait for their subnet's NAT route", () => {

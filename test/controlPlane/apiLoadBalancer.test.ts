@@ -68,16 +68,18 @@ describe("ApiLoadBalancer", function () {
             expect(resources.length).to.be.greaterThan(20);
             expect(resources.filter((r) => waitsForLoadBalancer(ev, r.urn)).map((r) => r.name)).to.deep.equal([]);
         }
-        // Control: with the NLB's own name, the certificate and the files that hold it or the endpoint do wait.
+        // Control: with the NLB's own name, the certificate (and the control-plane files that hold it) do wait;
+        // kubelets never do: they reach the control-plane nodes by the nodes' own name.
         const waiting = nodeFilesAndCertificate(internetFacing).filter((r) => waitsForLoadBalancer(internetFacing, r.urn)).map((r) => r.name);
         expect(waiting).to.include.members(["kaws-dev-apiserver-cert"]);
-        expect(waiting.some((name) => name.includes("bootstrap-kubelet.conf"))).to.equal(true);
+        expect(waiting.filter((name) => name.includes("bootstrap-kubelet.conf"))).to.deep.equal([]);
     });
 
     it("internet-facing with kaws:apiDnsName: that name everywhere, and no private record (the user points it at the NLB)", () => {
         expect(serverOf(namedInternetFacing)).to.equal("k8s.example.com");
         expect(apiServerSans(namedInternetFacing)).to.include("k8s.example.com").and.not.include(lbName(namedInternetFacing));
-        expect((namedInternetFacing.outputs.addonSettings.value as { apiEndpoint: string }).apiEndpoint).to.equal("https://k8s.example.com:6443");
+        // Nodes never use the public name: kube-proxy on workers reaches the control-plane nodes by their private name.
+        expect((namedInternetFacing.outputs.addonSettings.value as { nodeApiEndpoint: string }).nodeApiEndpoint).to.match(/^https:\/\/control-plane\.[a-z0-9-]+\.internal:6443$/);
         expect(ofType(namedInternetFacing, "aws:route53/record:Record").filter((r) => r.name.endsWith("-api-dns"))).to.deep.equal([]);
     });
 

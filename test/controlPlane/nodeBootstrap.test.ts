@@ -80,7 +80,9 @@ describe("node bootstrap objects, applied by the control-plane nodes (controlPla
     });
 
     it("are applied at boot once kubelet runs, and again by a timer (the boot starts both, before the labeller)", function () {
-        expect(controlPlaneBootSteps.startAfterKubelet.slice(0, 3)).to.deep.equal(["kaws-node-bootstrap.service", "kaws-node-bootstrap.timer", "kaws-mark-control-plane.service"]);
+        const steps = controlPlaneBootSteps.startAfterKubelet;
+        const at = steps.indexOf("kaws-node-bootstrap.service");
+        expect(steps.slice(at, at + 3)).to.deep.equal(["kaws-node-bootstrap.service", "kaws-node-bootstrap.timer", "kaws-mark-control-plane.service"]);
         if (!toolAvailable("systemd-analyze", this, ["--version"])) return;
         expect(verifyUnits({ "kaws-node-bootstrap.service": renderNodeBootstrapUnit(), "kaws-node-bootstrap.timer": renderNodeBootstrapTimer() })).to.deep.equal([]);
     });
@@ -127,8 +129,15 @@ describe("node bootstrap objects, applied by the control-plane nodes (controlPla
             return undefined;
         }
 
-        it("waits for /readyz, then server-side applies every object under one field manager, as a throwaway system:masters client", async function () {
-            if (!toolAvailable("kubectl", this, ["version", "--client"]) || !toolAvailable("openssl", this, ["version"])) return;
+        /** Objects the fake server already holds: creating them answers 409 AlreadyExists, as the API server does. */
+        const existing = new Set(["weave-passwd"]);
+        const criticalAddons = [
+            { apiVersion: "v1", kind: "Secret", metadata: { name: "weave-passwd", namespace: "kube-system" }, stringData: { "weave-passwd": "x" } },
+            { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "weave-net" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "weave-net" }, subjects: [{ kind: "ServiceAccount", name: "weave-net", namespace: "kube-system" }] },
+        ];
+
+        /** Runs the rendered script against the fake API server; `refuseCreate` makes every create of a new object fail with 403. */
+        async function runScript(token: { id: string; secret: string }, refuseCreate: boolean) {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-node-bootstrap-"));
             try {
                 openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
@@ -137,8 +146,8 @@ describe("node bootstrap objects, applied by the control-plane nodes (controlPla
                 openssl(dir, ["req", "-new", "-key", "server.key", "-subj", "/CN=kube-apiserver", "-out", "server.csr"]);
                 fs.writeFileSync(`${dir}/san.ext`, "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
                 openssl(dir, ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.crt"]);
-                const token = { id: "abcdef", secret: "0123456789abcdef" };
                 fs.writeFileSync(`${dir}/objects.yaml`, renderNodeBootstrapObjects(token));
+                fs.writeFileSync(`${dir}/addons.yaml`, criticalAddons.map((o) => YAML.stringify(o)).join("---\n"));
 
                 const seen: Seen[] = [];
                 let readyAsked = 0;
@@ -162,6 +171,14 @@ describe("node bootstrap objects, applied by the control-plane nodes (controlPla
                             json(200, { ...obj, metadata: { ...obj.metadata, uid: "00000000-0000-0000-0000-000000000000", resourceVersion: "1" } });
                             return;
                         }
+                        if (req.method === "POST") {
+                            const obj = JSON.parse(body);
+                            const name = obj.metadata.name;
+                            if (existing.has(name)) json(409, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "AlreadyExists", code: 409, message: `${obj.kind.toLowerCase()}s "${name}" already exists`, details: { name, kind: `${obj.kind.toLowerCase()}s` } });
+                            else if (refuseCreate) json(403, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Forbidden", code: 403, message: `forbidden: ${name}` });
+                            else json(201, { ...obj, metadata: { ...obj.metadata, uid: "00000000-0000-0000-0000-000000000001", resourceVersion: "1" } });
+                            return;
+                        }
                         const found = discovery(url.split("?")[0]);
                         if (found) json(200, found);
                         else json(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404, message: `not found: ${url}` });
@@ -171,7 +188,8 @@ describe("node bootstrap objects, applied by the control-plane nodes (controlPla
                 const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
                 try {
                     const script = withHeaderValues(renderNodeBootstrapScript(), {
-                        KAWS_KUBE_ADMIN: installKubeAdmin(dir, { caCert: `${dir}/ca.crt`, caKey: `${dir}/ca.key`, apiServer: endpoint }), KAWS_OBJECTS: `${dir}/objects.yaml`,
+                        KAWS_KUBE_ADMIN: installKubeAdmin(dir, { caCert: `${dir}/ca.crt`, caKey: `${dir}/ca.key`, apiServer: endpoint }),
+                        KAWS_OBJECTS: `${dir}/objects.yaml`, KAWS_NODE_CRITICAL_ADDONS: `${dir}/addons.yaml`,
                     });
                     fs.writeFileSync(`${dir}/run.sh`, script);
                     const result = await new Promise<{ status: number | null; output: string }>((resolve) => {
@@ -182,34 +200,53 @@ describe("node bootstrap objects, applied by the control-plane nodes (controlPla
                         const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
                         child.on("close", (status) => { clearTimeout(timer); resolve({ status, output }); });
                     });
-                    expect(result.status, result.output).to.equal(0);
+                    return { result, seen, readyAsked, endpoint, leftovers: fs.readdirSync(dir).filter((f) => f.startsWith("tmp.")) };
                 } finally {
                     await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.(); });
                 }
-
-                expect(readyAsked, "polled /readyz until it answered").to.equal(3);
-                const patches = seen.filter((s) => s.method === "PATCH");
-                const firstPatch = seen.indexOf(patches[0]);
-                expect(seen.slice(0, firstPatch).filter((s) => s.url.startsWith("/readyz")).length, "no apply before /readyz answered").to.equal(3);
-                expect(patches.map((p) => p.url.split("?")[0])).to.have.members([
-                    "/api/v1/namespaces/kube-system/secrets/bootstrap-token-abcdef",
-                    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:kubelet-bootstrap",
-                    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:node-autoapprove-bootstrap",
-                    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:node-autoapprove-certificate-rotation",
-                    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:apiserver-kubelet-api-admin",
-                ]);
-                for (const p of patches) {
-                    const query = new URL(p.url, endpoint).searchParams;
-                    expect(p.contentType, p.url).to.equal("application/apply-patch+yaml");
-                    expect({ fieldManager: query.get("fieldManager"), force: query.get("force"), fieldValidation: query.get("fieldValidation") }, p.url)
-                        .to.deep.equal({ fieldManager: nodeBootstrapFieldManager, force: "true", fieldValidation: "Strict" });
-                }
-                expect(JSON.parse(patches.find((p) => p.url.includes("/secrets/"))!.body).data["token-secret"]).to.equal(Buffer.from(token.secret).toString("base64"));
-                expect([...new Set(seen.map((s) => s.client))]).to.deep.equal(["system:masters/kaws:node-bootstrap"]);
-                expect(fs.readdirSync(dir).filter((f) => f.startsWith("tmp.")), "the throwaway key is deleted").to.deep.equal([]);
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }
+        }
+
+        it("waits for /readyz, server-side applies every bootstrap object under one field manager, then creates the missing node-critical add-ons, as a throwaway system:masters client", async function () {
+            if (!toolAvailable("kubectl", this, ["version", "--client"]) || !toolAvailable("openssl", this, ["version"])) return;
+            const token = { id: "abcdef", secret: "0123456789abcdef" };
+            const { result, seen, readyAsked, endpoint, leftovers } = await runScript(token, false);
+            expect(result.status, result.output).to.equal(0);
+
+            expect(readyAsked, "polled /readyz until it answered").to.equal(3);
+            const patches = seen.filter((s) => s.method === "PATCH");
+            const firstPatch = seen.indexOf(patches[0]);
+            expect(seen.slice(0, firstPatch).filter((s) => s.url.startsWith("/readyz")).length, "no apply before /readyz answered").to.equal(3);
+            expect(patches.map((p) => p.url.split("?")[0])).to.have.members([
+                "/api/v1/namespaces/kube-system/secrets/bootstrap-token-abcdef",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:kubelet-bootstrap",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:node-autoapprove-bootstrap",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:node-autoapprove-certificate-rotation",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kaws:apiserver-kubelet-api-admin",
+            ]);
+            for (const p of patches) {
+                const query = new URL(p.url, endpoint).searchParams;
+                expect(p.contentType, p.url).to.equal("application/apply-patch+yaml");
+                expect({ fieldManager: query.get("fieldManager"), force: query.get("force"), fieldValidation: query.get("fieldValidation") }, p.url)
+                    .to.deep.equal({ fieldManager: nodeBootstrapFieldManager, force: "true", fieldValidation: "Strict" });
+            }
+            expect(JSON.parse(patches.find((p) => p.url.includes("/secrets/"))!.body).data["token-secret"]).to.equal(Buffer.from(token.secret).toString("base64"));
+            // The add-ons: a create (never an apply or update) of each, after the bootstrap objects; the one that exists is left as it is.
+            const creates = seen.filter((s) => s.method === "POST");
+            expect(creates.map((c) => c.url.split("?")[0])).to.deep.equal(["/api/v1/namespaces/kube-system/secrets", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"]);
+            expect(seen.indexOf(creates[0])).to.be.greaterThan(seen.indexOf(patches[patches.length - 1]));
+            expect(seen.filter((s) => s.method === "PUT" || (s.method === "PATCH" && /weave/.test(s.url)))).to.deep.equal([]);
+            expect([...new Set(seen.map((s) => s.client))]).to.deep.equal(["system:masters/kaws:node-bootstrap"]);
+            expect(leftovers, "the throwaway key is deleted").to.deep.equal([]);
+        });
+
+        it("fails when creating a node-critical add-on fails for any reason but AlreadyExists", async function () {
+            if (!toolAvailable("kubectl", this, ["version", "--client"]) || !toolAvailable("openssl", this, ["version"])) return;
+            const { result } = await runScript({ id: "abcdef", secret: "0123456789abcdef" }, true);
+            expect(result.status, result.output).to.equal(1);
+            expect(result.output).to.contain("creating the node-critical add-ons failed").and.to.contain("Forbidden");
         });
     });
 });

@@ -12,6 +12,8 @@ const scope: PolicyScope = {
     vpcId: "vpc-0abc",
     kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234",
     terminationQueueArn: "arn:aws:sqs:eu-west-1:123456789012:kaws-prod-node-termination",
+    privateZoneId: "Z0123456789ABCDEFGHIJ",
+    nodeApiDnsName: "control-plane.kaws-prod.internal",
 };
 
 const actions = (statements: PolicyStatement[]) => statements.flatMap((s) => s.Action);
@@ -31,7 +33,8 @@ function scopingProblems(statements: PolicyStatement[]): string[] {
             if (resource === "*") {
                 const loose = s.Action.filter((a) => !unscopable.some((re) => re.test(a)));
                 if (loose.length > 0) problems.push(`${s.Sid}: Resource "*" for scopable actions ${loose.join(", ")}`);
-            } else if (!resource.startsWith(`arn:${scope.partition}:`) || !(resource.includes(`:${scope.accountId}:`) || resource === scope.kmsKeyArn)) {
+            } else if (!resource.startsWith(`arn:${scope.partition}:`)
+                || !(resource.includes(`:${scope.accountId}:`) || resource === scope.kmsKeyArn || resource === `arn:${scope.partition}:route53:::hostedzone/${scope.privateZoneId}`)) {
                 problems.push(`${s.Sid}: ${resource} is not an ARN of this account`);
             }
         }

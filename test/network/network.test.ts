@@ -81,22 +81,20 @@ describe("Network", () => {
         }
     });
 
-    it("launches no node before its subnet's route to the internet exists (nodes download packages at boot)", () => {
+    it("launches nodes once their subnets' route tables and the S3 endpoint exist, without waiting for the NAT (boot scripts retry internet downloads)", () => {
         for (const ev of [dev, prod]) {
-            const routes = ofType(ev, ROUTE).map((r) => r.urn);
-            expect(routes.length).to.be.greaterThan(0);
+            const endpoint = ofType(ev, "aws:ec2/vpcEndpoint:VpcEndpoint")[0];
             const groups = ofType(ev, "aws:autoscaling/group:Group");
             expect(groups.length).to.be.greaterThan(2);
+            const natUrns = new Set([...ofType(ev, NAT), ...ofType(ev, ROUTE), ...ofType(ev, "aws:ec2/instance:Instance")].map((r) => r.urn));
+            expect(natUrns.size).to.be.greaterThan(0);
             for (const group of groups) {
                 const waitsFor = new Set(group.dependencies ?? []);
-                // A group spans the subnets it is given; each of those subnets' routes must be among its dependencies.
-                const own = ofType(ev, ROUTE).filter((route) => {
-                    const table = ofType(ev, ROUTE_TABLE).find((t) => idOf(t) === route.inputs.routeTableId)!;
-                    const association = ofType(ev, ASSOCIATION).find((a) => a.inputs.routeTableId === idOf(table))!;
-                    return (group.inputs.vpcZoneIdentifiers as string[]).includes(association.inputs.subnetId);
-                });
-                expect(own.length, `${group.name}: its subnets' routes`).to.be.greaterThan(0);
-                for (const route of own) expect(waitsFor.has(route.urn), `${group.name} waits for ${route.name}`).to.equal(true);
+                const associations = ofType(ev, ASSOCIATION).filter((a) => (group.inputs.vpcZoneIdentifiers as string[]).includes(a.inputs.subnetId));
+                expect(associations.length, `${group.name}: its subnets' route table associations`).to.be.greaterThan(0);
+                for (const association of associations) expect(waitsFor.has(association.urn), `${group.name} waits for ${association.name}`).to.equal(true);
+                expect(waitsFor.has(endpoint.urn), `${group.name} waits for the S3 endpoint`).to.equal(true);
+                expect([...waitsFor].filter((urn) => natUrns.has(urn)), `${group.name} does not wait for the NAT`).to.deep.equal([]);
             }
         }
     });

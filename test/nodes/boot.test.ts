@@ -151,7 +151,7 @@ describe("nodes/boot", () => {
 
     it("only the control plane starts the node-bootstrap, mark-control-plane and ready-gate units (and keeps an audit log directory): its own boot steps", () => {
         // What each role then does is checked by running the script (below).
-        expect(headerLines(renderNodeBootScript(base))).to.include("KAWS_START_AFTER_KUBELET='kaws-node-bootstrap.service kaws-node-bootstrap.timer kaws-mark-control-plane.service kaws-ready-gate.service'");
+        expect(headerLines(renderNodeBootScript(base))).to.include("KAWS_START_AFTER_KUBELET='kaws-api-record.service kaws-api-record.timer kaws-node-bootstrap.service kaws-node-bootstrap.timer kaws-mark-control-plane.service kaws-ready-gate.service'");
         expect(headerLines(renderNodeBootScript(worker))).to.include("KAWS_START_AFTER_KUBELET=''");
         expect(headerLines(renderNodeBootScript(worker))).to.include(`KAWS_PRIVATE_DIRS=${kubeletPaths.staticPods}`);
         expect(() => renderNodeBootScript({ ...worker, roleSteps: { privateDirs: ["/a b"], startAfterKubelet: [] } })).to.throw(/role step "\/a b"/);
@@ -244,7 +244,7 @@ esac`,
             "systemctl daemon-reload",
             "systemctl enable --now containerd.service",
             "systemctl enable --now kubelet.service",
-            ...(controlPlane ? ["kaws-node-bootstrap.service", "kaws-node-bootstrap.timer", "kaws-mark-control-plane.service", "kaws-ready-gate.service"].map((unit) => `systemctl start --no-block ${unit}`) : []),
+            ...(controlPlane ? ["kaws-api-record.service", "kaws-api-record.timer", "kaws-node-bootstrap.service", "kaws-node-bootstrap.timer", "kaws-mark-control-plane.service", "kaws-ready-gate.service"].map((unit) => `systemctl start --no-block ${unit}`) : []),
         ];
 
         it("retries a package install while the subnet cannot reach the internet yet, and gives up with the command named", () => {

@@ -34,7 +34,7 @@ const failing = (findings: readonly Finding[]) => [...new Set(findings.map((f) =
 
 const addonsConfig: Record<string, string> = Object.fromEntries(Object.entries(addonsConfigFrom({
     kubeconfig: { value: "apiVersion: v1\nkind: Config\n", secret: true },
-    addonSettings: { value: fakeAddonSettings({ apiEndpoint: "https://api.example:6443" }), secret: false },
+    addonSettings: { value: fakeAddonSettings({ nodeApiEndpoint: "https://control-plane.kaws-test.internal:6443" }), secret: false },
     addonSecrets: { value: { weavePassword: "fake-weave-password-0123456789abcdef" }, secret: true },
 })).map(([key, { value }]) => [key, value]));
 

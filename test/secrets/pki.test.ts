@@ -89,12 +89,14 @@ describe("pki (real certificates, checked with openssl and kubectl)", function (
         write("scheduler.crt", out("schedulerCertPem"));
         write("admin.crt", out("adminCertPem"));
         const apiDnsName = out("apiDnsName");
+        // The nodes' name for the API lives in the cluster's private zone, beside the etcd member names.
+        const privateZone = (evaluation.outputs.etcdMemberPlan.value as { dnsName: string }[])[0].dnsName.replace(/^etcd-0\./, "");
         const serviceIp = "10.96.0.1";
         expect(setting("serviceCidr") ?? "10.96.0.0/12", "the SAN below assumes the default service range").to.equal("10.96.0.0/12");
         const domain = setting("clusterDomain");
         leaves = [
             { name: "apiserver", file: "apiserver.crt", ca: "cluster", subject: { CN: "kube-apiserver" }, extendedUsage: [server], purpose: "sslserver",
-                sans: [`DNS:${apiDnsName}`, "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", `DNS:kubernetes.default.svc.${domain}`, `IP Address:${serviceIp}`, "IP Address:127.0.0.1"] },
+                sans: [`DNS:${apiDnsName}`, `DNS:control-plane.${privateZone}`, "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", `DNS:kubernetes.default.svc.${domain}`, `IP Address:${serviceIp}`, "IP Address:127.0.0.1"] },
             { name: "apiserver-kubelet-client", file: "apiserver-kubelet-client.crt", ca: "cluster", subject: { CN: "kube-apiserver-kubelet-client" }, extendedUsage: [client], purpose: "sslclient" },
             { name: "apiserver-etcd-client", file: "apiserver-etcd-client.crt", ca: "etcd", subject: { CN: "kube-apiserver-etcd-client" }, extendedUsage: [client], purpose: "sslclient" },
             { name: "front-proxy-client", file: "front-proxy-client.crt", ca: "front-proxy", subject: { CN: "front-proxy-client" }, extendedUsage: [client], purpose: "sslclient" },

@@ -72,7 +72,7 @@ describe("WorkerPool", function () {
             }
         });
 
-        it(`${env}: kubelets register with the pool's labels and taints and bootstrap through the API load balancer with the token`, () => {
+        it(`${env}: kubelets register with the pool's labels and taints and bootstrap with the token through the control-plane nodes' own name, not the load balancer`, () => {
             for (const pool of poolsOf(env)) {
                 const role = `worker-${pool.name}`;
                 const kubelet = parse(nodeFile(stacks[env], role, "/var/lib/kubelet/config.yaml"));
@@ -80,7 +80,7 @@ describe("WorkerPool", function () {
                 const unit = nodeFile(stacks[env], role, "/etc/systemd/system/kubelet.service");
                 expect(unit).to.include(`kaws.io/pool=${pool.name}`);
                 const bootstrap = parse(nodeFile(stacks[env], role, "/etc/kubernetes/bootstrap-kubelet.conf"));
-                expect(bootstrap.clusters[0].cluster.server).to.equal("https://kaws-test-api.elb.example.com:6443");
+                expect(bootstrap.clusters[0].cluster.server).to.match(/^https:\/\/control-plane\.kaws-[a-z]+\.internal:6443$/);
                 expect(bootstrap.users[0].user.token).to.equal("abcdef.0123456789abcdef");
             }
         });
