@@ -2,6 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadStackConfig } from "../stackConfig";
 import { projectRoot } from "../../plan/projectRoot";
+import { internalDomain } from "../../plan/etcdPlan";
+import { impliedActions, providerActions } from "./providerActions";
 
 /** The repository root: the infra project, its stack files and the policy pack. */
 export const repoRoot = projectRoot;
@@ -145,11 +147,45 @@ const kmsKeyActions = [
     "kms:UpdateKeyDescription", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
 ];
 
+const reads = /^[a-z0-9]+:(Describe|Get|List)/;
+
+/** Actions that change or remove something that already exists: allowed only on the cluster's own resources. */
+export const changesExisting = /^[a-z0-9]+:(Delete|Terminate|Revoke|Detach|Disassociate|Release|Unassign|Modify|Replace|Cancel|Disable|Stop|Suspend|Update|Set|Remove|Unmonitor|Monitor|Start|Resume|Enable|Attach|Associate|Assign|Authorize|Put|CreateRoute$|CreateLaunchTemplateVersion$|CreateOrUpdateTags$)/;
+
 /**
- * What an environment's deploy role may do: the services the infra stack manages, in its region, and only
- * the cluster's own IAM roles and instance profiles (<cluster>-*, passed only to EC2 and VPC flow logs, with
- * no managed policy but the SSM core one), key (tagged kaws:cluster), bucket, queue, rules and log groups.
- * EC2, Auto Scaling, ELB and Route 53 are not narrowed further than the region.
+ * The provider's actions in one service (providerActions plus what AWS implies): every one that changes
+ * something by name, and its reads as Describe* / Get* / List* (read-only; listing each would not fit IAM's
+ * 10,240-character limit on a role's inline policies).
+ */
+export function serviceActions(service: string): string[] {
+    const all = [...Object.values(providerActions).flatMap((p) => p.actions), ...Object.values(impliedActions).flat()]
+        .filter((action) => action.startsWith(`${service}:`));
+    const readPrefixes = [...new Set(all.filter((a) => reads.test(a)).map((a) => `${service}:${reads.exec(a)![1]}*`))];
+    return [...new Set([...readPrefixes, ...all.filter((a) => !reads.test(a))])].sort();
+}
+
+const exactChanges = new Set(["CreateRoute", "CreateLaunchTemplateVersion", "CreateOrUpdateTags"]);
+
+/** The verbs of a service's changing actions, as Deny patterns (a Deny may be wider than what is allowed). */
+function changingVerbs(service: string): string[] {
+    const verbs = serviceActions(service).filter((a) => changesExisting.test(a)).map((a) => {
+        const verb = changesExisting.exec(a)![1];
+        return exactChanges.has(verb) ? a : `${service}:${verb}*`;
+    });
+    return [...new Set(verbs)].sort();
+}
+
+/** EC2 resource types the infra stack creates, whose existing instances the deploy role may change when tagged for its cluster. */
+const ec2ResourceTypes = ["vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "vpc-endpoint", "vpc-flow-log",
+    "security-group", "network-interface", "launch-template", "volume", "instance"];
+
+/**
+ * What an environment's deploy role may do: the actions pulumi-aws calls for the resource types the infra
+ * stack manages (providerActions.ts; only their reads as prefixes), in its region; changing or deleting an existing EC2,
+ * Auto Scaling or ELB resource only if it carries the cluster's kaws:cluster tag (an explicit deny, so no other
+ * grant can widen it), and Route 53 changes only to names in the cluster's private domain. Its own IAM roles
+ * and instance profiles (<cluster>-*, passed only to EC2 and VPC flow logs, with no managed policy but the SSM
+ * core one), key (tagged kaws:cluster), bucket, queue, rules and log groups, by name.
  */
 export function deployPolicy(facts: EnvironmentFacts, accountId: string): object {
     const { clusterName: c, region } = facts;
@@ -158,8 +194,22 @@ export function deployPolicy(facts: EnvironmentFacts, accountId: string): object
     return {
         Version: "2012-10-17",
         Statement: [
-            { Sid: "Network", Effect: "Allow", Action: ["ec2:*", "autoscaling:*", "elasticloadbalancing:*"], Resource: "*", Condition: inRegion },
-            { Sid: "Dns", Effect: "Allow", Action: "route53:*", Resource: "*" },
+            { Sid: "Network", Effect: "Allow", Action: ["ec2", "autoscaling", "elasticloadbalancing"].flatMap(serviceActions), Resource: "*", Condition: inRegion },
+            {
+                Sid: "OnlyClusterNetwork", Effect: "Deny",
+                Action: ["ec2", "autoscaling", "elasticloadbalancing"].flatMap(changingVerbs),
+                Resource: [
+                    ...ec2ResourceTypes.map((type) => arn("ec2", `${type}/*`)),
+                    arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*"),
+                    ...["loadbalancer/*", "targetgroup/*", "listener/*"].map((resource) => arn("elasticloadbalancing", resource)),
+                ],
+                Condition: { StringNotEquals: { "aws:ResourceTag/kaws:cluster": c } },
+            },
+            { Sid: "Dns", Effect: "Allow", Action: serviceActions("route53"), Resource: "*" },
+            {
+                Sid: "OnlyClusterNames", Effect: "Deny", Action: "route53:ChangeResourceRecordSets", Resource: "*",
+                Condition: { "ForAnyValue:StringNotLike": { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [internalDomain(c), `*.${internalDomain(c)}`] } },
+            },
             { Sid: "ClusterRoles", Effect: "Allow", Action: iamRoleActions, Resource: [arn("iam", `role/${c}-*`, false), arn("iam", `instance-profile/${c}-*`, false)] },
             {
                 Sid: "ClusterRolePolicies", Effect: "Allow", Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], Resource: arn("iam", `role/${c}-*`, false),
