@@ -26,6 +26,11 @@ const removing = new Set(["delete", "replace", "create-replacement", "delete-rep
 
 const memberTypes = new Set(["aws:ebs/volume:Volume", "aws:ec2/networkInterface:NetworkInterface", "aws:autoscaling/group:Group"]);
 
+/** URNs of what a plan removes (deletes, or replaces: the old resource goes). */
+export function removedBy(steps: readonly PlannedStep[]): string[] {
+    return [...new Set(steps.filter((s) => removing.has(s.op)).map((s) => s.urn))];
+}
+
 /**
  * Every plan that may not run unattended, one line each: it removes more etcd members' volumes, ENIs
  * or groups than quorum tolerates ((members − 1) / 2, rounded down), the assets bucket, the cluster

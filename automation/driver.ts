@@ -2,7 +2,7 @@ import { parseAddonSecrets, parseAddonSettings } from "../addons/settings";
 import { ClusterNotReadyError, ValidationResult, formatValidation, notReadySummary } from "./validate";
 import * as fs from "fs";
 import { CancelledError } from "./wait";
-import { DisruptionError, PlannedStep, StatefulResources, disruptionsOf } from "./disruptionGuard";
+import { DisruptionError, PlannedStep, StatefulResources, disruptionsOf, removedBy } from "./disruptionGuard";
 
 /** A stack output as the Automation API returns it (secrets in plaintext, flagged). */
 export interface StackOutput {
@@ -35,6 +35,8 @@ export interface StackHandle {
     destroy(options: DestroyOptions): Promise<ChangeCounts>;
     outputs(): Promise<StackOutputs>;
     setConfig(values: Record<string, { value: string; secret: boolean }>): Promise<void>;
+    /** Clears `protect` in the stack's state on these resources (every one when omitted); returns the URNs it cleared. */
+    unprotect(urns?: readonly string[]): Promise<string[]>;
 }
 
 /** The seam: opens the two stacks of an environment. Tests pass a recorded fake. */
@@ -402,7 +404,12 @@ export async function up(env: string, deps: DriverDeps): Promise<void> {
                 const problems = disruptionsOf(steps, guard.cluster);
                 for (const problem of problems) run.err(`kaws: ${guard.allowDisruption ? "allowed by --allow-disruption: " : "refused: "}${problem}\n`);
                 if (problems.length > 0 && !guard.allowDisruption) throw new DisruptionError(problems, guard.cluster.clusterName);
-                return { value: undefined, detail: `${formatChanges(changes)}; ${problems.length ? `${problems.length} disruption(s) allowed` : "no disruption"}` };
+                // The plan is accepted: what it removes that holds state (protected in the program) is unprotected
+                // for this update only; the update protects what replaces it.
+                const unprotected = await infra.unprotect(removedBy(steps));
+                for (const urn of unprotected) run.err(`kaws: unprotected for this update: ${urn}\n`);
+                const allowed = problems.length ? `${problems.length} disruption(s) allowed` : "no disruption";
+                return { value: undefined, detail: `${formatChanges(changes)}; ${allowed}${unprotected.length ? `; ${unprotected.length} protected resource(s) released` : ""}` };
             }).catch((err) => {
                 for (const stage of ["infra up", "wait for API", "add-ons up"]) run.skip(stage, "the disruption guard stopped the run");
                 throw err;
@@ -510,8 +517,11 @@ export async function destroy(env: string, deps: DriverDeps): Promise<void> {
             return { value: undefined, detail: formatChanges(changes) };
         });
         await run.stage(`infra destroy (${infra.name})`, async () => {
+            // destroy was confirmed: release what the program protects (etcd volumes and ENIs, the key, the bucket).
+            // A destroy that fails after this leaves them unprotected until the next `kaws up` protects them again.
+            const unprotected = await infra.unprotect();
             const changes = await infra.destroy(run.operation);
-            return { value: undefined, detail: formatChanges(changes) };
+            return { value: undefined, detail: `${formatChanges(changes)}${unprotected.length ? ` (${unprotected.length} protected resource(s) released first)` : ""}` };
         });
         const clusterName = outputs.clusterName?.value;
         const region = outputs.region?.value;

@@ -40,7 +40,27 @@ export function handleFor(stack: auto.Stack, project: string, policyPacks: strin
         }),
         outputs: async () => (await stack.outputs()) as StackOutputs,
         setConfig: (values) => stack.setAllConfig(values),
+        unprotect: (urns) => locked(name, async () => {
+            const { deployment, cleared } = withoutProtection(await stack.exportStack(), urns);
+            if (cleared.length > 0) await stack.importStack(deployment);
+            return cleared;
+        }),
     };
+}
+
+/**
+ * A stack's exported state with `protect` cleared on the given resources (every one when omitted), as
+ * `pulumi state unprotect` does; the URNs it cleared. Nothing else in the state changes.
+ */
+export function withoutProtection(state: auto.Deployment, urns?: readonly string[]): { deployment: auto.Deployment; cleared: string[] } {
+    const wanted = urns && new Set(urns);
+    const cleared: string[] = [];
+    const resources = (state.deployment?.resources ?? []).map((resource: { urn: string; protect?: boolean }) => {
+        if (!resource.protect || (wanted && !wanted.has(resource.urn))) return resource;
+        cleared.push(resource.urn);
+        return { ...resource, protect: false };
+    });
+    return { deployment: { ...state, deployment: { ...state.deployment, resources } }, cleared };
 }
 
 /** The kaws policy pack (policy/), run by every preview and update of both stacks. */

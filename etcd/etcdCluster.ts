@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ClusterPlan, EtcdMember, bucketPrefixes } from "../plan/cluster";
+import { ClusterPlan, EtcdMember, bucketPrefixes, holdsState } from "../plan/cluster";
 import { ClusterContext, KeyPair } from "../nodes/context";
 import { NodeFile } from "../nodes/nodeFiles";
 import { buildNodeGroup } from "../nodes/nodeGroup";
@@ -85,7 +85,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 securityGroups: [args.securityGroupId],
                 description: `etcd ${member.name} of ${plan.clusterName}: fixed address`,
                 tags: memberTags,
-            }, { parent: this });
+            }, { parent: this, ...holdsState });
             const volume = new aws.ebs.Volume(`${name}-${member.name}-data`, {
                 availabilityZone: subnet.availabilityZone,
                 size: etcd.volumeSizeGiB,
@@ -93,7 +93,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                 encrypted: true,
                 kmsKeyId: ctx.keyArn,
                 tags: { ...memberTags, Name: `${plan.clusterName}-${member.name}-data` },
-            }, { parent: this });
+            }, { parent: this, ...holdsState });
             new aws.route53.Record(`${name}-${member.name}-dns`, {
                 zoneId: ctx.privateZoneId,
                 name: member.dnsName,

@@ -18,6 +18,13 @@ export const ports = {
 /** The local API server every component on a control-plane node talks to (never the NLB: no hairpin). */
 export const localApiServer = `https://127.0.0.1:${ports.api}`;
 
+/**
+ * Resource options of what holds the cluster's state (etcd data volumes and fixed ENIs, the cluster key, the
+ * assets bucket): the engine refuses to delete or replace them, so a plain `pulumi up` cannot lose them. kaws
+ * unprotects exactly what a confirmed plan removes (automation/driver.ts up), and everything for destroy.
+ */
+export const holdsState = { protect: true } as const;
+
 /** Node role of the control plane: names its files' bucket prefix, its IAM role and its kaws:role tag. */
 export const controlPlaneRole = "controlplane";
 

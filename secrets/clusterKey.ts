@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ClusterPlan } from "../plan/cluster";
+import { ClusterPlan, holdsState } from "../plan/cluster";
 import { Account } from "../nodes/context";
 
 export interface ClusterKeyArgs {
@@ -32,7 +32,7 @@ export class ClusterKey extends pulumi.ComponentResource {
             deletionWindowInDays: 30,
             policy: pulumi.all([account.id, account.partition, account.dnsSuffix, plan.region])
                 .apply(([account, part, dnsSuffix, region]) => JSON.stringify(keyPolicy(account, part, region, dnsSuffix))),
-        }, { parent: this, aliases: [formerParent] });
+        }, { parent: this, aliases: [formerParent], ...holdsState });
         new aws.kms.Alias(`${name}-key`, { name: `alias/kaws-${plan.clusterName}`, targetKeyId: this.key.keyId }, { parent: this, aliases: [formerParent] });
         this.arn = this.key.arn;
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
-import { ClusterPlan, bucketPrefixes } from "../plan/cluster";
+import { ClusterPlan, bucketPrefixes, holdsState } from "../plan/cluster";
 import { Pki } from "./pki";
 import { renderEncryptionConfig } from "./encryptionConfig";
 import { renderKubeconfig } from "../nodes/kubeconfig";
@@ -57,7 +57,7 @@ export class Encryption extends pulumi.ComponentResource {
             bucketPrefix: `${clusterName}-assets-`,
             // Destroying the cluster is an explicit, confirmed action; keeping its node files and snapshots would strand a versioned bucket.
             forceDestroy: true,
-        }, { parent: this });
+        }, { parent: this, ...holdsState });
         this.assetsBucketName = this.assetsBucket.bucket;
         this.assetsBucketArn = this.assetsBucket.arn;
         const bucket = this.assetsBucket.id;

@@ -28,6 +28,8 @@ export interface RecordedResource {
     readonly replacementTrigger?: unknown;
     /** The ignoreChanges resource option: properties whose changes the engine leaves alone. */
     readonly ignoreChanges?: string[];
+    /** The protect resource option: the engine refuses to delete (or replace) the resource while it is set. */
+    readonly protect?: boolean;
     /** The aliases resource option: earlier identities the engine maps to this resource (unset fields omitted). */
     readonly aliases?: { name?: string; type?: string; parentUrn?: string }[];
     /**
@@ -139,6 +141,7 @@ export async function evaluateStack(options: EvaluateOptions): Promise<Evaluatio
             provider: req.getProvider() || undefined,
             inputs: deserializeProperties(req.getObject()),
             ignoreChanges: req.getIgnorechangesList(),
+            ...(req.getProtect() ? { protect: true } : {}),
             replacementTrigger: req.hasReplacementTrigger() ? req.getReplacementTrigger().toJavaScript() : undefined,
             aliases: req.getAliasesList().map((alias: any) => {
                 const spec = alias.getSpec();

@@ -31,6 +31,15 @@ for (const env of ["dev", "prod"]) {
         const c = plan.clusterName;
         before(async () => { evaluation = await evaluate(env); });
 
+        it("the program protects exactly what holds state: every etcd member's volume and ENI, the cluster key, the assets bucket", () => {
+            const held = evaluation.resources.filter((r) => r.protect).map((r) => `${r.type} ${r.name}`).sort();
+            const expected = [
+                ...plan.etcd.members.flatMap((m) => [`aws:ebs/volume:Volume ${c}-${m.name}-data`, `aws:ec2/networkInterface:NetworkInterface ${c}-${m.name}-eni`]),
+                `aws:kms/key:Key ${c}-key`, `aws:s3/bucket:Bucket ${c}-assets`,
+            ].sort();
+            expect(held).to.deep.equal(expected);
+        });
+
         it("lets an unchanged stack, and updates everywhere, through", () => {
             expect(disruptionsOf(previewOf(evaluation, {}), cluster)).to.deep.equal([]);
             const updates = Object.fromEntries(evaluation.resources.filter((r) => r.custom).map((r) => [r.name, ["update"]]));

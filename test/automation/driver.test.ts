@@ -59,7 +59,10 @@ class FakeStack implements StackHandle {
         private readonly upOutputs: StackOutputs,
         private readonly failures: Partial<Record<Op, Error | "hang">> = {},
         private readonly plannedSteps: readonly PlannedStep[] = [],
+        /** What the stack's state holds protected. */
+        readonly protectedUrns: Set<string> = new Set(),
     ) {}
+    readonly unprotected: string[][] = [];
 
     private async run(op: Op, o: OperationOptions): Promise<ChangeCounts> {
         o.onOutput(`${this.name}: ${op} engine output, leaking ${secrets.weavePassword} by accident\n`);
@@ -86,6 +89,13 @@ class FakeStack implements StackHandle {
     async destroy(o: DestroyOptions) { this.log.push(`${this.name}.destroy${o.dropUnreachable ? "(drop-unreachable)" : ""}`); return this.run("destroy", o); }
     async outputs() { this.log.push(`${this.name}.outputs`); return this.outputsNow; }
     async setConfig(values: Record<string, { value: string; secret: boolean }>) { this.log.push(`${this.name}.setConfig`); this.config = values; this.configs.push(values); }
+    async unprotect(urns?: readonly string[]) {
+        this.log.push(`${this.name}.unprotect`);
+        const cleared = [...this.protectedUrns].filter((urn) => !urns || urns.includes(urn));
+        cleared.forEach((urn) => this.protectedUrns.delete(urn));
+        this.unprotected.push(cleared);
+        return cleared;
+    }
 }
 
 interface Scenario {
@@ -102,6 +112,8 @@ interface Scenario {
     janitorFails?: boolean;
     /** What the infra preview plans, step by step (nothing but "same" unless said). */
     infraSteps?: PlannedStep[];
+    /** What the infra stack's state holds protected. */
+    infraProtected?: string[];
     /** What the fake validation answers (ready unless said). */
     validation?: ValidationResult;
     /** Answers of successive validations (after them: ready). */
@@ -116,7 +128,7 @@ async function kaws(args: string[], scenario: Scenario = {}): Promise<Result> {
     const log: string[] = [];
     const waits: ApiWaitRequest[] = [];
     const validated: ValidationRequest[] = [];
-    const infra = new FakeStack("kaws/dev", log, scenario.infraOutputsBefore ?? infraOutputs, infraOutputs, scenario.infraFailures, scenario.infraSteps);
+    const infra = new FakeStack("kaws/dev", log, scenario.infraOutputsBefore ?? infraOutputs, infraOutputs, scenario.infraFailures, scenario.infraSteps, new Set(scenario.infraProtected ?? []));
     const addons = new FakeStack("kaws-addons/dev", log, {}, { installedAddons: { value: ["weave-net"], secret: false } }, scenario.addonsFailures);
     const controller = new AbortController();
     if (scenario.abortAfterMs !== undefined) setTimeout(() => controller.abort(), scenario.abortAfterMs);
@@ -176,7 +188,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: preflight, infra up, wait for /readyz with our CA, then add-ons up fed by infra outputs; summary table", async () => {
         const r = await kaws(["up", "dev"]);
         expect(r.code).to.equal(exitCodes.ok);
-        expect(r.log).to.deep.equal(["preflight dev", "open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up",
+        expect(r.log).to.deep.equal(["preflight dev", "open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.unprotect", "kaws/dev.up", "wait", "open addons dev", "kaws-addons/dev.setConfig", "kaws-addons/dev.up",
             "validate https://api.kaws-test.example:6443 pools=general:1 workloads=11 wait=600000"]);
         expect(r.waits[0]).to.include({ endpoint: "https://api.kaws-test.example:6443", caPem: fakeCa, clientCertPem: "CLIENT-CERT" });
         expect(r.addons.config["kaws-addons:addonSecrets"].secret).to.equal(true);
@@ -196,7 +208,7 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: a failed infra stage stops the run; add-ons are skipped; exit 1", async () => {
         const r = await kaws(["up", "dev", "--skip-preflight"], { infraFailures: { up: new Error("error: creating EC2 instance: UnauthorizedOperation") } });
         expect(r.code).to.equal(exitCodes.failed);
-        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.up"]);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.unprotect", "kaws/dev.up"]);
         expect(r.stderr).to.contain("FAILED: error: creating EC2 instance: UnauthorizedOperation");
         expect(r.stdout).to.match(/add-ons up\s+skipped/);
         expect(r.stderr).to.contain("kaws: stopped: infra up (kaws/dev) failed");
@@ -219,17 +231,35 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
     it("up: Ctrl-C cancels the running operation through its AbortSignal and nothing after it runs; exit 130", async () => {
         const r = await kaws(["up", "dev", "--skip-preflight"], { infraFailures: { up: "hang" }, abortAfterMs: 50 });
         expect(r.code).to.equal(exitCodes.cancelled);
-        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.up"]);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "kaws/dev.preview", "kaws/dev.unprotect", "kaws/dev.up"]);
         expect(r.stdout).to.match(/infra up \(kaws\/dev\)\s+cancelled/);
         expect(r.stderr).to.contain("was cancelled");
     });
 
     describe("up: the disruption guard, over steps of the evaluated dev stack", () => {
         let steps: (ops: Record<string, string>) => PlannedStep[];
+        let protectedUrns: string[];
+        let urnOf: (name: string) => string;
         before(async function () {
             this.timeout(60_000);
             const evaluation = await evaluate("dev");
             steps = (ops) => evaluation.resources.map((r) => ({ op: ops[r.name] ?? "same", urn: r.urn, type: r.type }));
+            // What the program protects, as the engine records it: the stack's state holds these protected.
+            protectedUrns = evaluation.resources.filter((r) => r.protect).map((r) => r.urn);
+            urnOf = (name) => evaluation.resources.find((r) => r.name === name)!.urn;
+        });
+
+        it("releases exactly what an accepted plan removes that is protected, just before the update, and says so", async () => {
+            expect(protectedUrns).to.have.length(4);
+            const plan = { infraSteps: steps({ "kaws-dev-assets": "delete", "kaws-dev-general-worker-general": "replace" }), infraProtected: protectedUrns };
+            const r = await kaws(["up", "dev", "--skip-preflight", "--allow-disruption", "kaws-dev"], plan);
+            expect(r.code).to.equal(exitCodes.ok);
+            expect(r.infra.unprotected).to.deep.equal([[urnOf("kaws-dev-assets")]]);
+            expect(r.log.indexOf("kaws/dev.unprotect")).to.be.lessThan(r.log.indexOf("kaws/dev.up"));
+            expect(r.stderr).to.contain(`kaws: unprotected for this update: ${urnOf("kaws-dev-assets")}`);
+            const refused = await kaws(["up", "dev", "--skip-preflight"], plan);
+            expect(refused.code).to.equal(exitCodes.disruptive);
+            expect(refused.infra.unprotected, "a refused plan releases nothing").to.deep.equal([]);
         });
 
         it("refuses replacing the only etcd member's volume before anything is applied; exit 7, one line saying how to override", async () => {
@@ -339,10 +369,13 @@ describe("kaws driver (through a recorded fake of the stacks)", () => {
         expect(fresh.stdout).to.match(/add-ons preview\s+skipped.*not been deployed/);
     });
 
-    it("destroy --yes: load balancers and volumes first, then add-ons, then infra, then the sweep", async () => {
-        const r = await kaws(["destroy", "dev", "--yes"]);
+    it("destroy --yes: load balancers and volumes first, then add-ons, then infra (every protected resource released first), then the sweep", async () => {
+        const held = ["urn:pulumi:dev::kaws::aws:kms/key:Key::kaws-dev-key", "urn:pulumi:dev::kaws::aws:s3/bucket:Bucket::kaws-dev-assets"];
+        const r = await kaws(["destroy", "dev", "--yes"], { infraProtected: held });
         expect(r.code).to.equal(exitCodes.ok);
-        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "janitor(admin kubeconfig)", "open addons dev", "kaws-addons/dev.destroy", "kaws/dev.destroy", "sweep kaws-test eu-west-1"]);
+        expect(r.log).to.deep.equal(["open infra dev", "kaws/dev.outputs", "janitor(admin kubeconfig)", "open addons dev", "kaws-addons/dev.destroy", "kaws/dev.unprotect", "kaws/dev.destroy", "sweep kaws-test eu-west-1"]);
+        expect(r.infra.unprotected).to.deep.equal([held]);
+        expect(r.stdout).to.match(/infra destroy.*2 protected resource\(s\) released first/);
         expect(r.stdout).to.contain("1 LoadBalancer Service(s), 2 PVC(s) removed");
         expectNoSecrets(r);
     });

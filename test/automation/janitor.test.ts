@@ -330,6 +330,7 @@ describe("janitor (controller leftovers, against moto_server)", function () {
             destroy: async () => { log.push(`${name}.destroy`); return { delete: 3 }; },
             outputs: async () => ({ clusterName: { value: cluster, secret: false }, region: { value: region, secret: false } }),
             setConfig: async () => undefined,
+            unprotect: async () => [],
         });
         let stdout = "";
         const leftoverJanitor = awsLeftoverJanitor({ endpoint: stub.url, timeoutMs: 5000, maxAttempts: 1, pollMs: 20, dependencyRetryDelayMs: 10, dependencyRetryAttempts: 2 });

@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import { root } from "../harness";
 
 /** A stand-in for an Automation API Stack: records the options each operation receives. */
-function fakeStack(behaviour: { fail?: unknown; events?: auto.EngineEvent[] } = {}) {
+function fakeStack(behaviour: { fail?: unknown; events?: auto.EngineEvent[]; state?: auto.Deployment } = {}) {
     const calls: { op: string; options: any; env?: Record<string, string> }[] = [];
     const workspace = { envVars: { EXISTING: "1" } as Record<string, string> };
     const answer = async (op: string, options: any, result: unknown) => {
@@ -27,13 +27,44 @@ function fakeStack(behaviour: { fail?: unknown; events?: auto.EngineEvent[] } = 
         destroy: (o: any) => answer("destroy", o, { summary: { resourceChanges: { delete: 9 } } }),
         outputs: async () => ({ kubeconfig: { value: "x", secret: true } }),
         setAllConfig: async (values: unknown) => { calls.push({ op: "setAllConfig", options: values }); },
+        exportStack: async () => { calls.push({ op: "exportStack", options: undefined }); return JSON.parse(JSON.stringify(behaviour.state)); },
+        importStack: async (state: auto.Deployment) => { calls.push({ op: "importStack", options: state }); },
     };
     return { handle: handleFor(stack as unknown as auto.Stack, "kaws", [policyPackDir(root)]), calls, workspace };
 }
 
+/** An exported state as `pulumi stack export` writes it: two protected resources and one that is not. */
+const exported: auto.Deployment = {
+    version: 3,
+    deployment: {
+        manifest: { time: "2026-12-03T00:00:00Z" },
+        resources: [
+            { urn: "urn:pulumi:dev::kaws::aws:kms/key:Key::kaws-dev-key", type: "aws:kms/key:Key", protect: true, outputs: { arn: "k" } },
+            { urn: "urn:pulumi:dev::kaws::aws:s3/bucket:Bucket::kaws-dev-assets", type: "aws:s3/bucket:Bucket", protect: true },
+            { urn: "urn:pulumi:dev::kaws::aws:ec2/vpc:Vpc::kaws-dev-vpc", type: "aws:ec2/vpc:Vpc" },
+        ],
+    },
+};
+
 describe("stacks: the Automation API wrapper behind the driver's seam", () => {
     const signal = new AbortController().signal;
     const onOutput = () => undefined;
+
+    it("unprotects through the exported state: only the protected resources asked for, nothing else changed; no import when nothing is protected", async () => {
+        const { handle, calls } = fakeStack({ state: exported });
+        expect(await handle.unprotect(["urn:pulumi:dev::kaws::aws:s3/bucket:Bucket::kaws-dev-assets", "urn:pulumi:dev::kaws::aws:ec2/vpc:Vpc::kaws-dev-vpc"]))
+            .to.deep.equal(["urn:pulumi:dev::kaws::aws:s3/bucket:Bucket::kaws-dev-assets"]);
+        const imported = calls.find((c) => c.op === "importStack")!.options as auto.Deployment;
+        expect(imported.deployment.resources.map((r: any) => r.protect ?? false)).to.deep.equal([true, false, false]);
+        expect({ ...imported, deployment: { ...imported.deployment, resources: [] } }).to.deep.equal({ ...exported, deployment: { ...exported.deployment, resources: [] } });
+        expect(imported.deployment.resources[0]).to.deep.equal(exported.deployment.resources[0]);
+
+        const all = fakeStack({ state: exported });
+        expect(await all.handle.unprotect()).to.have.length(2);
+        const none = fakeStack({ state: { version: 3, deployment: { resources: [exported.deployment.resources[2]] } } });
+        expect(await none.handle.unprotect()).to.deep.equal([]);
+        expect(none.calls.map((c) => c.op)).to.deep.equal(["exportStack"]);
+    });
 
     it("passes the abort signal and the output stream to every operation and maps the change counts", async () => {
         const { handle, calls } = fakeStack();
