@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { loadStackConfig } from "../stackConfig";
@@ -90,6 +91,29 @@ export function policyPackRelease(root = repoRoot): { name: string; sourcePath: 
     const sourcePath = path.join(root, "policy");
     const { version } = JSON.parse(fs.readFileSync(path.join(sourcePath, "package.json"), "utf8"));
     return { name: "kaws", sourcePath, versionTag: version };
+}
+
+/** The file that records which content a pack version was published with (policy/release.json). */
+export const policyReleaseFile = (root = repoRoot) => path.join(root, "policy", "release.json");
+
+/**
+ * SHA-256 of what a published pack version consists of: every file of policy/ but node_modules, the release
+ * record, and package.json's own version (so the digest says whether the content changed, not the number).
+ */
+export function policyPackDigest(root = repoRoot): string {
+    const dir = path.join(root, "policy");
+    const hash = crypto.createHash("sha256");
+    for (const file of fs.readdirSync(dir).filter((f) => f !== "node_modules" && f !== "release.json").sort()) {
+        let content = fs.readFileSync(path.join(dir, file), "utf8");
+        if (file === "package.json" || file === "package-lock.json") {
+            const manifest = JSON.parse(content);
+            delete manifest.version;
+            if (manifest.packages?.[""]) delete manifest.packages[""].version;
+            content = JSON.stringify(manifest);
+        }
+        hash.update(`${file}\0${content}\0`);
+    }
+    return hash.digest("hex");
 }
 
 /** Every stack the policy group holds: both projects of every environment. */

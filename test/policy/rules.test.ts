@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
+import * as os from "os";
+import { policyPackDigest, policyPackRelease, policyReleaseFile } from "../../automation/deployments/settings";
 import { evaluateStack, Evaluation, RecordedResource } from "../../automation/offline/engine";
 import { addonsConfigFrom } from "../../automation/driver";
 import { evaluate, idOf, root } from "../harness";
@@ -50,6 +52,25 @@ describe("policy pack rules (policy/rules.ts)", () => {
         stacks.addons = await evaluateStack({ root: path.join(root, "addons", "program"), stack: "dev", config: addonsConfig });
     });
 
+    it("each published version has one content: policy/release.json records this content for this version (npm run policy:release after a bump)", () => {
+        const recorded = JSON.parse(fs.readFileSync(policyReleaseFile(root), "utf8"));
+        expect(recorded.version, "policy/release.json is for another version: run npm run policy:release").to.equal(policyPackRelease(root).versionTag);
+        expect(recorded.contentSha256, `policy/ changed since version ${recorded.version} was recorded: bump policy/package.json's version (published versions are immutable), then npm run policy:release`)
+            .to.equal(policyPackDigest(root));
+        // Control: a changed rule file changes the digest; a changed version number alone does not.
+        const copy = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-policy-"));
+        try {
+            fs.cpSync(path.join(root, "policy"), path.join(copy, "policy"), { recursive: true, filter: (src) => !src.includes("node_modules") });
+            const pkgFile = path.join(copy, "policy", "package.json");
+            fs.writeFileSync(pkgFile, fs.readFileSync(pkgFile, "utf8").replace(/"version": "[^"]+"/, "\"version\": \"9.9.9\""));
+            expect(policyPackDigest(copy)).to.equal(recorded.contentSha256);
+            fs.appendFileSync(path.join(copy, "policy", "rules.ts"), "\n// changed\n");
+            expect(policyPackDigest(copy)).to.not.equal(recorded.contentSha256);
+        } finally {
+            fs.rmSync(copy, { recursive: true, force: true });
+        }
+    });
+
     it("the pack enforces every rule, and imports nothing from outside its folder (it is published as that folder)", () => {
         const dir = path.join(root, "policy");
         const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
@@ -65,6 +86,13 @@ describe("policy pack rules (policy/rules.ts)", () => {
             expect(version, name).to.equal({ ...rootPkg.dependencies, ...rootPkg.devDependencies }[name]);
         }
         expect(JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"))).to.not.have.property("extends");
+        // Its own lock file resolves the same versions the repository tests it with.
+        const lock = JSON.parse(fs.readFileSync(path.join(dir, "package-lock.json"), "utf8"));
+        const rootLock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"));
+        expect(lock.packages[""].dependencies).to.deep.equal(pkg.dependencies);
+        for (const name of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) {
+            expect(lock.packages[`node_modules/${name}`].version, name).to.equal(rootLock.packages[`node_modules/${name}`].version);
+        }
         expect(rules.map((r) => r.name)).to.include("kaws-private-keys-in-sinks");
     });
 
