@@ -43,5 +43,8 @@ Description=Keep the nodes' API name current every ${apiRecordIntervalSeconds} s
 [Timer]
 OnActiveSec=${apiRecordIntervalSeconds}s
 OnUnitInactiveSec=${apiRecordIntervalSeconds}s
+
+[Install]
+WantedBy=timers.target
 `;
 }

@@ -110,5 +110,8 @@ Description=Re-apply the kaws bootstrap objects (and create missing node-critica
 [Timer]
 OnActiveSec=${reapplyMinutes}min
 OnUnitInactiveSec=${reapplyMinutes}min
+
+[Install]
+WantedBy=timers.target
 `;
 }

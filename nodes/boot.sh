@@ -89,5 +89,9 @@ systemctl enable --now containerd.service
 systemctl enable --now kubelet.service
 read -ra start_after_kubelet <<< "$KAWS_START_AFTER_KUBELET"
 for unit in "${start_after_kubelet[@]}"; do
-  systemctl start --no-block "$unit"
+  case "$unit" in
+    # User data runs once per instance: a timer is enabled so it runs again after a reboot.
+    *.timer) systemctl enable --now --no-block "$unit" ;;
+    *) systemctl start --no-block "$unit" ;;
+  esac
 done

@@ -244,7 +244,8 @@ esac`,
             "systemctl daemon-reload",
             "systemctl enable --now containerd.service",
             "systemctl enable --now kubelet.service",
-            ...(controlPlane ? ["kaws-api-record.service", "kaws-api-record.timer", "kaws-node-bootstrap.service", "kaws-node-bootstrap.timer", "kaws-mark-control-plane.service", "kaws-ready-gate.service"].map((unit) => `systemctl start --no-block ${unit}`) : []),
+            ...(controlPlane ? ["kaws-api-record.service", "kaws-api-record.timer", "kaws-node-bootstrap.service", "kaws-node-bootstrap.timer", "kaws-mark-control-plane.service", "kaws-ready-gate.service"]
+                .map((unit) => (unit.endsWith(".timer") ? `systemctl enable --now --no-block ${unit}` : `systemctl start --no-block ${unit}`)) : []),
         ];
 
         it("retries a package install while the subnet cannot reach the internet yet, and gives up with the command named", () => {
