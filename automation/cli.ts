@@ -160,7 +160,10 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
             const started = Date.now();
             const result = await renderEnvironment(root, env, target);
             io.stdout(`rendered ${env}: ${result.resourceCount} resources, ${result.files.length} files in ${result.outDir} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-            io.stdout("error" in result.cost ? `cost: not priced: ${result.cost.error}\n` : `cost: ${result.cost.currency} ${result.cost.total.toFixed(2)} a month in ${result.cost.region} (cost.json; \`kaws cost ${env}\` for the table)\n`);
+            const c = result.cost;
+            io.stdout("error" in c ? `cost: not priced: ${c.error}\n`
+                : c.missingPrices ? `cost: at least ${c.currency} ${c.total.toFixed(2)} a month in ${c.region}: plan/prices/${c.region}.json has no price for ${c.missingPrices.join(", ")} (cost.json; \`kaws cost ${env}\` for the table)\n`
+                : `cost: ${c.currency} ${c.total.toFixed(2)} a month in ${c.region} (cost.json; \`kaws cost ${env}\` for the table)\n`);
             io.stdout(result.readyPath);
             if (base) io.stdout(`\ndiff against ${base}:\n${formatRenderDiff(diffRenders(base, target))}`);
         });
@@ -173,7 +176,7 @@ export function buildCli(io: CliIo, root = repoRoot, deps?: () => CliDeps, cwd =
             environment(command, env);
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const cost = require("./cost") as typeof import("./cost");
-            io.stdout(cost.formatCost(await cost.priceEnvironment(root, env, { region: opts.region })));
+            io.stdout(cost.formatCost(await cost.priceEnvironment(root, env, { region: opts.region, partial: true })));
         });
 
     program.command("upgrade")

@@ -22,7 +22,9 @@ import { projectRoot } from "../plan/projectRoot";
  *   object under the snapshot prefix lives (the bucket's lifecycle expiration, plus its noncurrent-version
  *   expiration when the bucket is versioned). Each snapshot is priced at the quota: an upper bound,
  *   overridable with `usage.etcdSnapshotGiB`.
- * - A price the stack needs and the price file lacks is a CostError naming every missing key, never zero.
+ * - A price the stack needs and the price file lacks is never zero: a CostError naming every missing key,
+ *   or, when the caller asks for a partial report, the line items it would price are listed as unpriced and
+ *   the total is that of the priced items only, said so.
  */
 
 export const hoursPerMonthDefault = 730;
@@ -94,7 +96,11 @@ export interface CostReport {
     readonly currency: string;
     readonly hoursPerMonth: number;
     readonly lines: CostLine[];
+    /** Of the priced lines only: with `unpriced` lines, a lower bound. */
     readonly total: number;
+    /** Partial reports: the line items the price file could not price, and the keys it lacks. */
+    readonly unpriced?: { readonly item: string; readonly resource: string }[];
+    readonly missingPrices?: string[];
     /** Every assumption behind the numbers, one sentence each. */
     readonly assumptions: string[];
     /** Where the prices came from. */
@@ -117,13 +123,21 @@ export function pricedRegions(): string[] {
 }
 
 /** The price file of `region`; an unknown region is a CostError. */
-export function loadPrices(region: string): PriceFile {
-    const file = path.join(pricesDir, `${region}.json`);
+export function loadPrices(region: string, dir = pricesDir): PriceFile {
+    const file = path.join(dir, `${region}.json`);
     if (!/^[a-z0-9-]+$/.test(region) || !fs.existsSync(file)) {
         throw new CostError(`no price file for region "${region}" (plan/prices/${region}.json); priced regions: ${pricedRegions().join(" | ")}`);
     }
     const prices = JSON.parse(fs.readFileSync(file, "utf8")) as PriceFile;
     if (prices.region !== region) throw new CostError(`plan/prices/${region}.json says region "${prices.region}"`);
+    const { assumptions: _assumptions, hoursPerMonth: _hours, ...priceFields } = prices;
+    const notPositive: string[] = [];
+    const walk = (value: unknown, at: string) => {
+        if (typeof value === "number" && !(value > 0)) notPositive.push(at);
+        else if (value && typeof value === "object" && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, at ? `${at}.${k}` : k);
+    };
+    walk(priceFields, "");
+    if (notPositive.length > 0) throw new CostError(`plan/prices/${region}.json: prices must be positive (a missing price is left out, not 0): ${notPositive.join(", ")}`);
     return prices;
 }
 
@@ -276,7 +290,7 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
  * Prices every billable resource of `evaluation` with `prices`. `usage` overrides the price file's usage
  * assumptions. Throws a CostError (one line) when the price file lacks a price the stack needs.
  */
-export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Partial<UsageAssumptions> = {}): CostReport {
+export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Partial<UsageAssumptions> = {}, options: { partial?: boolean } = {}): CostReport {
     const h = prices.hoursPerMonth ?? hoursPerMonthDefault;
     const u: UsageAssumptions = { ...prices.assumptions, ...usage };
     const need = new Needs(prices);
@@ -286,12 +300,11 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
     const hourly = (key: string, value: number | undefined) => need.price(key, value) * h;
 
     // Instances and their root volumes, per Auto Scaling group.
-    let monitored = 0;
-    /** Detailed monitoring of `count` instances: a line when the price file prices it, else counted for the assumption. */
+    /** Detailed monitoring of `count` instances: a line, priced like every other (a missing price is said). */
     const detailedMonitoring = (what: string, resource: RecordedResource, count: number) => {
-        monitored += count;
-        if (prices.detailedMonitoringPerInstance !== undefined && count > 0) {
-            add({ item: `detailed monitoring ${what}`, resource: ref(resource), quantity: count, unit: "instance-month", unitPrice: prices.detailedMonitoringPerInstance });
+        if (count > 0) {
+            add({ item: `detailed monitoring ${what}`, resource: ref(resource), quantity: count, unit: "instance-month",
+                unitPrice: need.price("detailedMonitoringPerInstance", prices.detailedMonitoringPerInstance) });
         }
     };
     for (const group of ofType(evaluation, T.group)) {
@@ -336,9 +349,6 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
     const unlimited = [...ofType(evaluation, T.launchTemplate), ...ofType(evaluation, T.instance)].filter((r) => r.inputs.creditSpecification?.cpuCredits === "unlimited");
     if (unlimited.length > 0) {
         assumptions.push(`Burstable instances of ${unlimited.map((r) => r.name).join(", ")} run with unlimited CPU credits: surplus credits ($0.04-0.05 per vCPU-hour above the baseline) are NOT priced.`);
-    }
-    if (monitored > 0 && prices.detailedMonitoringPerInstance === undefined) {
-        assumptions.push(`Detailed monitoring is on for ${monitored} instance(s) and NOT priced: the price file has no detailedMonitoringPerInstance.`);
     }
 
     // Data volumes.
@@ -421,9 +431,15 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
         }
     }
 
-    if (need.missing.size > 0) {
-        throw new CostError(`plan/prices/${prices.region}.json has no price for: ${[...need.missing].sort().join(", ")}`);
+    const missingPrices = [...need.missing].sort();
+    if (missingPrices.length > 0 && !options.partial) {
+        throw new CostError(`plan/prices/${prices.region}.json has no price for: ${missingPrices.join(", ")}`);
     }
+    // Every price in a price file is positive, so a zero unit price is one the file lacks.
+    const unpriced = lines.filter((l) => l.unitPrice === 0).map((l) => ({ item: l.item, resource: l.resource }));
+    const priced = lines.filter((l) => l.unitPrice !== 0);
+    lines.length = 0;
+    lines.push(...priced);
     for (const line of lines) if (line.assumption && !assumptions.includes(`${line.item}: ${line.assumption}.`)) assumptions.push(`${line.item}: ${line.assumption}.`);
     return {
         region: prices.region,
@@ -431,19 +447,20 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
         hoursPerMonth: h,
         lines,
         total: lines.reduce((sum, l) => sum + l.monthly, 0),
+        ...(missingPrices.length > 0 ? { unpriced, missingPrices } : {}),
         assumptions,
         sources: prices.sources.map((s) => `${s.id}: ${s.url} (${s.date}) — ${s.covers}`),
     };
 }
 
 /** Evaluates `env` offline and prices it in `region` (the stack's own aws:region by default). */
-export async function priceEnvironment(root: string, env: string, options: { region?: string; usage?: Partial<UsageAssumptions> } = {}): Promise<CostReport> {
+export async function priceEnvironment(root: string, env: string, options: { region?: string; usage?: Partial<UsageAssumptions>; partial?: boolean } = {}): Promise<CostReport> {
     const config = loadStackConfig(root, env);
     const region = options.region ?? config["aws:region"];
     if (!region) throw new CostError(`Pulumi.${env}.yaml sets no aws:region`);
     const prices = loadPrices(region);
     const evaluation = await evaluateStack({ root, stack: env, config });
-    return priceStack(evaluation, prices, options.usage);
+    return priceStack(evaluation, prices, options.usage, { partial: options.partial });
 }
 
 const money = (n: number) => n.toFixed(2);
@@ -453,13 +470,15 @@ const unitMoney = (n: number) => (n !== 0 && Math.abs(n) < 0.01 ? n.toPrecision(
 export function formatCost(report: CostReport): string {
     const rows = report.lines.map((l) => [l.item, `${+l.quantity.toFixed(2)} ${l.unit}`, unitMoney(l.unitPrice), money(l.monthly)]);
     const header = ["line item", "quantity", `unit price (${report.currency}/month)`, `monthly (${report.currency})`];
-    const total = ["total", "", "", money(report.total)];
+    const total = [report.unpriced ? "total of the priced items (at least)" : "total", "", "", money(report.total)];
     const widths = header.map((_, i) => Math.max(...[header, ...rows, total].map((r) => r[i].length)));
     const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
     const rule = widths.map((w) => "-".repeat(w)).join("  ");
     return [
         `Monthly cost in ${report.region} (${report.hoursPerMonth} h)`,
         fmt(header), rule, ...rows.map(fmt), rule, fmt(total),
+        ...(report.unpriced ? ["", `Not priced: plan/prices/${report.region}.json has no price for ${report.missingPrices!.join(", ")}, so the total leaves out:`,
+            ...report.unpriced.map((u) => `- ${u.item}`)] : []),
         "",
         "Assumptions:",
         ...report.assumptions.map((a) => `- ${a}`),

@@ -113,7 +113,7 @@ export interface RenderResult {
     readonly resourceCount: number;
     readonly files: string[];
     /** The priced plan's total, or why it could not be priced (DIR/cost.json holds either). */
-    readonly cost: { readonly total: number; readonly currency: string; readonly region: string } | { readonly error: string };
+    readonly cost: { readonly total: number; readonly currency: string; readonly region: string; readonly missingPrices?: string[] } | { readonly error: string };
     /** The modeled time to Ready in a line or two (DIR/ready-path.json holds the path), or why it could not be modeled. */
     readonly readyPath: string;
 }
@@ -126,10 +126,10 @@ export interface RenderResult {
 export async function renderEnvironment(root: string, env: string, outDir: string): Promise<RenderResult> {
     const config = loadStackConfig(root, env);
     const evaluation = await evaluateStack({ root, stack: env, config });
-    // A missing price is said, never priced as zero.
+    // A missing price is said, never priced as zero: the report lists what it could not price.
     const cost: CostReport | { error: string } = (() => {
         try {
-            return priceStack(evaluation, loadPrices(config["aws:region"]));
+            return priceStack(evaluation, loadPrices(config["aws:region"]), {}, { partial: true });
         } catch (error) {
             if (error instanceof CostError) return { error: error.message };
             throw error;
@@ -163,7 +163,7 @@ export async function renderEnvironment(root: string, env: string, outDir: strin
     });
     return {
         outDir, resourceCount: evaluation.resources.length, files,
-        cost: "error" in cost ? cost : { total: cost.total, currency: cost.currency, region: cost.region },
+        cost: "error" in cost ? cost : { total: cost.total, currency: cost.currency, region: cost.region, ...(cost.missingPrices ? { missingPrices: cost.missingPrices } : {}) },
         readyPath: "error" in readyPath ? `time to Ready: not modeled: ${readyPath.error}\n` : formatReadyPath(readyPath),
     };
 }

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
+import * as os from "os";
 import { Evaluation, RecordedResource, evaluateStack } from "../../automation/offline/engine";
 import { loadStackConfig } from "../../automation/stackConfig";
 import { CostError, CostReport, formatCost, loadPrices, priceStack, pricedRegions } from "../../automation/cost";
@@ -112,6 +113,31 @@ describe("cost from the evaluated graph", () => {
         expect(report.lines.find((l) => l.item.startsWith("root volumes"))!.quantity).to.equal(5 * 20);
     });
 
+    it("a partial report lists what it cannot price and totals only the rest, never pricing anything at zero", () => {
+        const report = priceStack(smallStack("m7i.metal-48xl"), prices, {}, { partial: true });
+        expect(report.missingPrices).to.deep.equal(["instances.m7i.metal-48xl"]);
+        expect(report.unpriced!.map((u) => u.item).join()).to.contain("m7i.metal-48xl");
+        expect(report.lines.filter((l) => l.unitPrice === 0)).to.deep.equal([]);
+        expect(report.total).to.be.closeTo(report.lines.reduce((sum, l) => sum + l.monthly, 0), 1e-9);
+        const complete = priceStack(smallStack("m7i.xlarge"), prices);
+        expect(report.total).to.be.lessThan(complete.total);
+        expect(complete.unpriced).to.equal(undefined);
+        const table = formatCost(report);
+        expect(table).to.match(/^total of the priced items \(at least\)/m).and.include("Not priced: plan/prices/us-east-1.json has no price for instances.m7i.metal-48xl");
+    });
+
+    it("refuses a price file with a zero or negative price (a missing price is left out, not 0)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaws-prices-"));
+        try {
+            fs.writeFileSync(path.join(dir, "us-east-1.json"), JSON.stringify({ ...prices, instances: { ...prices.instances, "t3.small": 0 } }));
+            expect(() => loadPrices("us-east-1", dir)).to.throw(CostError, /prices must be positive.*instances\.t3\.small/);
+            fs.writeFileSync(path.join(dir, "us-east-1.json"), JSON.stringify(prices));
+            expect(loadPrices("us-east-1", dir).instances["t3.small"]).to.be.greaterThan(0);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("refuses an instance type without a price and an unknown region in one line naming them", () => {
         const missing = () => priceStack(smallStack("m7i.metal-48xl"), prices);
         expect(missing).to.throw(CostError, /instances\.m7i\.metal-48xl/);
@@ -144,13 +170,25 @@ describe("cost from the evaluated graph", () => {
                 expect(report.total).to.be.greaterThan(0);
             });
 
-            it(`${env}: its own region either prices it or names every missing price in one line`, () => {
+            it(`${env}: its own region either prices it or names every missing price in one line; partially, it prices all the rest`, () => {
                 const region = configs[env]["aws:region"];
+                const own = loadPrices(region);
+                let strictError: Error | undefined;
                 try {
-                    expect(priceStack(evaluations[env], loadPrices(region)).total).to.be.greaterThan(0);
+                    expect(priceStack(evaluations[env], own).total).to.be.greaterThan(0);
                 } catch (e) {
                     expect(e).to.be.instanceOf(CostError);
                     expect((e as Error).message).to.include(`plan/prices/${region}.json has no price for:`).and.not.include("\n");
+                    strictError = e as Error;
+                }
+                const partial = priceStack(evaluations[env], own, {}, { partial: true });
+                expect(partial.total).to.be.greaterThan(0);
+                expect(Boolean(partial.unpriced), "partial exactly when the strict report is refused").to.equal(Boolean(strictError));
+                if (strictError) {
+                    for (const key of partial.missingPrices!) expect(strictError.message).to.include(key);
+                    // Everything priced in the full report (us-east-1) is either priced here or listed as unpriced.
+                    const full = priceStack(evaluations[env], prices);
+                    expect(partial.lines.length + partial.unpriced!.length).to.equal(full.lines.length);
                 }
             });
         }
