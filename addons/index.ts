@@ -1,4 +1,3 @@
-import { stringify } from "yaml";
 import { AddonSettings, KubeObject } from "./objects";
 import { renderKubeletCsrApprover } from "./bootstrap";
 import { renderKubeProxy } from "./kubeProxy";
@@ -49,11 +48,6 @@ export function renderNodeCriticalAddons<S>(s: AddonSettings<S>): RenderedAddon[
         { name: "kube-proxy", objects: renderKubeProxy(s) },
         { name: "weave-net", objects: renderWeave(s) },
     ];
-}
-
-/** Objects as one multi-document YAML file, in order. */
-export function renderManifest(objects: readonly KubeObject[]): string {
-    return objects.map((obj) => stringify(obj, { lineWidth: 0 })).join("---\n");
 }
 
 /** File name of an object in the render folder: DIR/addons/<kind>-<name>.yaml (lower case, ":" as "-"). */

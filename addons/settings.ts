@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan } from "../plan/cluster";
 import { AddonSettings } from "./objects";
-import { renderManifest, renderNodeCriticalAddons } from "./index";
+import { renderNodeCriticalAddons } from "./index";
+import { renderManifest } from "../nodes/manifest";
 
 /** The add-ons settings that are secret: a secret infra output and a secret add-ons config key. */
 export const addonSecretFields = ["weavePassword"] as const;

@@ -288,7 +288,8 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /**
  * Prices every billable resource of `evaluation` with `prices`. `usage` overrides the price file's usage
- * assumptions. Throws a CostError (one line) when the price file lacks a price the stack needs.
+ * assumptions. Throws a CostError (one line) when the price file lacks a price the stack needs, unless
+ * `options.partial`: then the report leaves those line items out, listed in `unpriced`.
  */
 export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Partial<UsageAssumptions> = {}, options: { partial?: boolean } = {}): CostReport {
     const h = prices.hoursPerMonth ?? hoursPerMonthDefault;
@@ -438,15 +439,13 @@ export function priceStack(evaluation: Evaluation, prices: PriceFile, usage: Par
     // Every price in a price file is positive, so a zero unit price is one the file lacks.
     const unpriced = lines.filter((l) => l.unitPrice === 0).map((l) => ({ item: l.item, resource: l.resource }));
     const priced = lines.filter((l) => l.unitPrice !== 0);
-    lines.length = 0;
-    lines.push(...priced);
-    for (const line of lines) if (line.assumption && !assumptions.includes(`${line.item}: ${line.assumption}.`)) assumptions.push(`${line.item}: ${line.assumption}.`);
+    for (const line of priced) if (line.assumption && !assumptions.includes(`${line.item}: ${line.assumption}.`)) assumptions.push(`${line.item}: ${line.assumption}.`);
     return {
         region: prices.region,
         currency: prices.currency,
         hoursPerMonth: h,
-        lines,
-        total: lines.reduce((sum, l) => sum + l.monthly, 0),
+        lines: priced,
+        total: priced.reduce((sum, l) => sum + l.monthly, 0),
         ...(missingPrices.length > 0 ? { unpriced, missingPrices } : {}),
         assumptions,
         sources: prices.sources.map((s) => `${s.id}: ${s.url} (${s.date}) — ${s.covers}`),

@@ -567,8 +567,8 @@ function buildAndSchedule(evaluation: Evaluation, latencies: Latencies, driver: 
         : addonsCni;
 
     // The nodes' own API name (controlPlane/api-record.sh): a control-plane node writes its record set once its
-    // kubelet runs; a resolver that answered the stack's fallback (the NLB's alias) before keeps that answer for
-    // the alias's TTL. Connections then go straight to the first API server that is ready.
+    // kubelet runs; a resolver that answered the stack's placeholder before keeps it for the placeholder's TTL.
+    // Connections then go straight to the first API server that is ready.
     const nodesApiName = apiServers.map((a) => ({ a, name: /^KAWS_RECORD_NAME=(\S+)$/m.exec(program.nodeFile(a.node.g.role, apiRecordPaths.script) ?? "")?.[1] })).find((w) => w.name);
     const nodesApi = nodesApiName && (() => {
         const written = graph.add({

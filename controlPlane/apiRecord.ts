@@ -1,5 +1,6 @@
 import { ClusterPlan, controlPlaneRole, nodeGroupName } from "../plan/cluster";
 import { renderShellScript } from "../nodes/shellScript";
+import { renderRepeatingTimer } from "../nodes/systemdTimer";
 
 export const apiRecordPaths = {
     script: "/usr/local/sbin/kaws-api-record",
@@ -37,14 +38,5 @@ RestartSec=10
 }
 
 export function renderApiRecordTimer(): string {
-    return `[Unit]
-Description=Keep the nodes' API name current every ${apiRecordIntervalSeconds} s
-
-[Timer]
-OnActiveSec=${apiRecordIntervalSeconds}s
-OnUnitInactiveSec=${apiRecordIntervalSeconds}s
-
-[Install]
-WantedBy=timers.target
-`;
+    return renderRepeatingTimer(`Keep the nodes' API name current every ${apiRecordIntervalSeconds} s`, `${apiRecordIntervalSeconds}s`);
 }

@@ -1,4 +1,5 @@
-import { stringify } from "yaml";
+import { renderManifest } from "../nodes/manifest";
+import { renderRepeatingTimer } from "../nodes/systemdTimer";
 import { identities } from "../plan/cluster";
 import { renderShellScript } from "../nodes/shellScript";
 import { kubeAdminPath } from "./kubeAdmin";
@@ -76,7 +77,7 @@ export function nodeBootstrapObjects(token: BootstrapToken): KubeObject[] {
 
 /** The objects as one multi-document YAML file (the node file kubectl applies). Holds the token: deliver it as a secret. */
 export function renderNodeBootstrapObjects(token: BootstrapToken): string {
-    return nodeBootstrapObjects(token).map((obj) => stringify(obj, { lineWidth: 0 })).join("---\n");
+    return renderManifest(nodeBootstrapObjects(token));
 }
 
 export function renderNodeBootstrapScript(): string {
@@ -104,14 +105,5 @@ RestartSec=10
 
 /** Re-runs the service every few minutes after it last finished (started at boot, beside the service). */
 export function renderNodeBootstrapTimer(): string {
-    return `[Unit]
-Description=Re-apply the kaws bootstrap objects (and create missing node-critical add-ons) every ${reapplyMinutes} minutes
-
-[Timer]
-OnActiveSec=${reapplyMinutes}min
-OnUnitInactiveSec=${reapplyMinutes}min
-
-[Install]
-WantedBy=timers.target
-`;
+    return renderRepeatingTimer(`Re-apply the kaws bootstrap objects (and create missing node-critical add-ons) every ${reapplyMinutes} minutes`, `${reapplyMinutes}min`);
 }
