@@ -1,6 +1,6 @@
 import { ClusterPlan, controlPlaneRole, nodeGroupName } from "../plan/cluster";
 import { renderShellScript } from "../nodes/shellScript";
-import { renderRepeatingTimer } from "../nodes/systemdTimer";
+import { renderRepeatingTimer, renderRetriedOneshot } from "../nodes/systemdUnits";
 
 export const apiRecordPaths = {
     script: "/usr/local/sbin/kaws-api-record",
@@ -24,17 +24,10 @@ export function renderApiRecordScript(plan: ClusterPlan, privateZoneId: string):
 }
 
 export function renderApiRecordUnit(): string {
-    return `[Unit]
-Description=Point the nodes' API name at the control-plane group's in-service instances
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-ExecStart=${apiRecordPaths.script}
-Restart=on-failure
-RestartSec=10
-`;
+    return renderRetriedOneshot({
+        description: "Point the nodes' API name at the control-plane group's in-service instances",
+        after: "network-online.target", execStart: apiRecordPaths.script, retrySeconds: 10,
+    });
 }
 
 export function renderApiRecordTimer(): string {

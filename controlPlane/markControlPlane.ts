@@ -1,6 +1,7 @@
 import * as path from "path";
 import { RoleBootSteps } from "../nodes/boot";
 import { renderShellScript } from "../nodes/shellScript";
+import { renderRetriedOneshot } from "../nodes/systemdUnits";
 import { kubeAdminPath } from "./kubeAdmin";
 import { controlPlanePaths } from "./render";
 import { nodeBootstrapPaths } from "./nodeBootstrap";
@@ -36,16 +37,9 @@ export function renderMarkControlPlaneScript(): string {
 }
 
 export function renderMarkControlPlaneUnit(): string {
-    return `[Unit]
-Description=Label this node as a kaws control-plane node once it has registered
-After=kubelet.service
-Wants=kubelet.service
-
-[Service]
-Type=oneshot
-ExecStart=${markControlPlanePaths.script}
-Restart=on-failure
-RestartSec=30
-`;
+    return renderRetriedOneshot({
+        description: "Label this node as a kaws control-plane node once it has registered",
+        after: "kubelet.service", execStart: markControlPlanePaths.script, retrySeconds: 30,
+    });
 }
 

@@ -1,5 +1,5 @@
 import { renderManifest } from "../nodes/manifest";
-import { renderRepeatingTimer } from "../nodes/systemdTimer";
+import { renderRepeatingTimer, renderRetriedOneshot } from "../nodes/systemdUnits";
 import { identities } from "../plan/cluster";
 import { renderShellScript } from "../nodes/shellScript";
 import { kubeAdminPath } from "./kubeAdmin";
@@ -90,17 +90,10 @@ export function renderNodeBootstrapScript(): string {
 }
 
 export function renderNodeBootstrapUnit(): string {
-    return `[Unit]
-Description=Apply the kaws bootstrap token and TLS-bootstrap RBAC, create missing node-critical add-ons
-After=kubelet.service
-Wants=kubelet.service
-
-[Service]
-Type=oneshot
-ExecStart=${nodeBootstrapPaths.script}
-Restart=on-failure
-RestartSec=10
-`;
+    return renderRetriedOneshot({
+        description: "Apply the kaws bootstrap token and TLS-bootstrap RBAC, create missing node-critical add-ons",
+        after: "kubelet.service", execStart: nodeBootstrapPaths.script, retrySeconds: 10,
+    });
 }
 
 /** Re-runs the service every few minutes after it last finished (started at boot, beside the service). */

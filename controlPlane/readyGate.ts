@@ -1,5 +1,6 @@
 import { ClusterPlan, controlPlaneRole, nodeGroupName, podNetworkDaemonSet } from "../plan/cluster";
 import { renderShellScript } from "../nodes/shellScript";
+import { renderRetriedOneshot } from "../nodes/systemdUnits";
 import { kubeAdminPath } from "./kubeAdmin";
 
 export const readyGatePaths = {
@@ -35,16 +36,8 @@ export function renderReadyGateScript(plan: ClusterPlan): string {
 }
 
 export function renderReadyGateUnit(): string {
-    return `[Unit]
-Description=Take this control-plane node into service (its launch lifecycle hook) once it is ready
-After=kubelet.service
-Wants=kubelet.service
-
-[Service]
-Type=oneshot
-ExecStart=${readyGatePaths.script}
-TimeoutStartSec=infinity
-Restart=on-failure
-RestartSec=30
-`;
+    return renderRetriedOneshot({
+        description: "Take this control-plane node into service (its launch lifecycle hook) once it is ready",
+        after: "kubelet.service", execStart: readyGatePaths.script, retrySeconds: 30, waitsIndefinitely: true,
+    });
 }
